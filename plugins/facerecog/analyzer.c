@@ -1,0 +1,148 @@
+/* surveillx-gst — one face analysis: detect, align, describe.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "analyzer.h"
+#include "imageload.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (sx-analyzer-error-quark, sx_analyzer_error)
+
+struct _SxAnalyzer {
+  SxFaceDetector *detector;
+  SxLandmarkModel *landmarks;
+  SxDescriptorModel *descriptors;
+  guint upsample;
+  gdouble adjust_threshold;
+};
+
+SxAnalyzer *
+sx_analyzer_new (const gchar *landmark_model, const gchar *recognition_model,
+    GError **error)
+{
+  SxAnalyzer *a = g_new0 (SxAnalyzer, 1);
+  if (!(a->landmarks = sx_landmark_model_get (landmark_model, error)) ||
+      !(a->descriptors = sx_descriptor_model_get (recognition_model, error)) ||
+      !(a->detector = sx_face_detector_new (error))) {
+    sx_analyzer_free (a);
+    return NULL;
+  }
+  return a;
+}
+
+void
+sx_analyzer_free (SxAnalyzer *analyzer)
+{
+  if (!analyzer)
+    return;
+  g_clear_pointer (&analyzer->detector, sx_face_detector_free);
+  g_clear_pointer (&analyzer->landmarks, sx_landmark_model_unref);
+  g_clear_pointer (&analyzer->descriptors, sx_descriptor_model_unref);
+  g_free (analyzer);
+}
+
+void
+sx_analyzer_set_detection (SxAnalyzer *analyzer, guint upsample,
+    gdouble adjust_threshold)
+{
+  analyzer->upsample = upsample;
+  analyzer->adjust_threshold = adjust_threshold;
+}
+
+static gdouble
+ms_since (gint64 start_us)
+{
+  return (g_get_monotonic_time () - start_us) / 1000.0;
+}
+
+GArray *
+sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
+    SxAnalysisTimings *timings, GError **error)
+{
+  SxAnalysisTimings t = { 0 };
+  g_autofree SxFaceBox *boxes = NULL;
+
+  gint64 start = g_get_monotonic_time ();
+  gint n = sx_face_detect (analyzer->detector, image, analyzer->upsample,
+      analyzer->adjust_threshold, &boxes, error);
+  t.detect_ms = ms_since (start);
+  if (n < 0)
+    return NULL;
+
+  GArray *faces = g_array_sized_new (FALSE, TRUE, sizeof (SxFaceObservation),
+      n);
+  if (n > 0) {
+    g_autofree guint8 *chips = g_malloc ((gsize) n * SX_FACE_CHIP_BYTES);
+    g_autofree gfloat *descriptors =
+        g_new (gfloat, (gsize) n * SX_FACE_DESCRIPTOR_LEN);
+
+    start = g_get_monotonic_time ();
+    for (gint i = 0; i < n; i++) {
+      if (!sx_face_extract_chip (analyzer->landmarks, image, &boxes[i],
+              chips + (gsize) i * SX_FACE_CHIP_BYTES, error)) {
+        g_array_unref (faces);
+        return NULL;
+      }
+    }
+    t.align_ms = ms_since (start);
+
+    start = g_get_monotonic_time ();
+    if (!sx_face_describe (analyzer->descriptors, chips, n, descriptors,
+            error)) {
+      g_array_unref (faces);
+      return NULL;
+    }
+    t.describe_ms = ms_since (start);
+
+    g_array_set_size (faces, n);
+    for (gint i = 0; i < n; i++) {
+      SxFaceObservation *o = &g_array_index (faces, SxFaceObservation, i);
+      o->box = boxes[i];
+      memcpy (o->descriptor, descriptors + (gsize) i * SX_FACE_DESCRIPTOR_LEN,
+          sizeof o->descriptor);
+    }
+  }
+  if (timings)
+    *timings = t;
+  return faces;
+}
+
+static GArray *
+run_on_rgb (SxAnalyzer *analyzer, const SxRgbImage *rgb, GError **error)
+{
+  SxImage image = { rgb->data, rgb->width, rgb->height, rgb->stride, 3 };
+  return sx_analyzer_run (analyzer, &image, NULL, error);
+}
+
+gboolean
+sx_analyzer_describe_photo (SxAnalyzer *analyzer, const gchar *path,
+    gfloat *descriptor, GError **error)
+{
+  SxRgbImage photo;
+  if (!sx_rgb_image_load (path, &photo, error))
+    return FALSE;
+
+  g_autoptr (GArray) faces = run_on_rgb (analyzer, &photo, error);
+  if (faces && faces->len == 0) {
+    /* Tight crops hide the chin and forehead HOG needs: add context. */
+    SxRgbImage padded;
+    sx_rgb_image_pad (&photo, MAX (photo.width, photo.height) / 2, &padded);
+    g_array_unref (faces);
+    faces = run_on_rgb (analyzer, &padded, error);
+    sx_rgb_image_clear (&padded);
+  }
+  sx_rgb_image_clear (&photo);
+  if (!faces)
+    return FALSE;
+  if (faces->len != 1) {
+    g_set_error (error, SX_ANALYZER_ERROR,
+        faces->len == 0 ? SX_ANALYZER_ERROR_NO_FACE :
+        SX_ANALYZER_ERROR_SEVERAL_FACES,
+        "'%s' holds %u faces; an enrolment photo must hold exactly one", path,
+        faces->len);
+    return FALSE;
+  }
+  memcpy (descriptor, g_array_index (faces, SxFaceObservation, 0).descriptor,
+      sizeof (gfloat) * SX_FACE_DESCRIPTOR_LEN);
+  return TRUE;
+}

@@ -1,0 +1,58 @@
+/* surveillx-gst — one face analysis: detect, align, describe.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * An analyzer owns a HOG detector (private to its thread) and references to
+ * the shared landmark and descriptor models. The element's worker, gallery
+ * enrolment, the enrolment tool and the benchmark all go through it, so
+ * they compute descriptors identically.
+ */
+#ifndef SX_ANALYZER_H
+#define SX_ANALYZER_H
+
+#include "face.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  SxFaceBox box;
+  gfloat descriptor[SX_FACE_DESCRIPTOR_LEN];
+} SxFaceObservation;
+
+typedef struct {
+  gdouble detect_ms;
+  gdouble align_ms;    /* landmarks + chip, all faces */
+  gdouble describe_ms; /* one batch, all faces */
+} SxAnalysisTimings;
+
+typedef struct _SxAnalyzer SxAnalyzer;
+
+SxAnalyzer *sx_analyzer_new (const gchar *landmark_model,
+    const gchar *recognition_model, GError **error);
+void sx_analyzer_free (SxAnalyzer *analyzer);
+
+void sx_analyzer_set_detection (SxAnalyzer *analyzer, guint upsample,
+    gdouble adjust_threshold);
+
+/* Every face in the RGB (or grey) image. Returns an array of
+ * SxFaceObservation, or NULL with `error` set. `timings` may be NULL. */
+GArray *sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
+    SxAnalysisTimings *timings, GError **error);
+
+/* The descriptor of the one face in a photo (enrolment). A photo with no
+ * face is tried once more with a replicated border (tight crops); zero or
+ * several faces are an error saying how many were found. */
+gboolean sx_analyzer_describe_photo (SxAnalyzer *analyzer, const gchar *path,
+    gfloat *descriptor, GError **error);
+
+#define SX_ANALYZER_ERROR (sx_analyzer_error_quark ())
+GQuark sx_analyzer_error_quark (void);
+typedef enum {
+  SX_ANALYZER_ERROR_NO_FACE,
+  SX_ANALYZER_ERROR_SEVERAL_FACES,
+} SxAnalyzerError;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SxAnalyzer, sx_analyzer_free)
+
+G_END_DECLS
+
+#endif /* SX_ANALYZER_H */

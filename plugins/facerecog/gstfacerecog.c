@@ -1,0 +1,1027 @@
+/* surveillx-gst — facerecog: recognises enrolled faces in raw video.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-facerecog
+ * @title: facerecog
+ *
+ * Finds faces with dlib's HOG detector, describes them with dlib's 128-D
+ * ResNet and names them after the nearest enrolled face (Euclidean
+ * distance under #GstFaceRecog:threshold). Video passes through untouched
+ * (unless #GstFaceRecog:draw is set) and is never held up by recognition:
+ * analysis runs on a worker thread that takes the latest frame when it is
+ * free, and a tracker carries each face's box to the frames in between.
+ *
+ * Each buffer carries one #GstVideoRegionOfInterestMeta (roi type "face")
+ * per tracked face with a "surveillx/face" parameter structure; each
+ * analysed frame posts a "facerecog" element message. See
+ * docs/elements.md for the fields.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m filesrc location=class.mp4 ! decodebin ! videoconvert !
+ *     facerecog gallery=students/ ! fakesink
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstfacerecog.h"
+
+#include "analyzer.h"
+#include "gallery.h"
+#include "sxfaceresult.h"
+#include "tracker.h"
+
+#include <gst/video/gstvideometa.h>
+#include <gst/video/video.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
+#define GST_CAT_DEFAULT gst_face_recog_debug
+
+#define RECOGNITION_MODEL_FILE "dlib_face_recognition_resnet_model_v1.dat"
+
+#define DEFAULT_GALLERY NULL
+#define DEFAULT_THRESHOLD 0.6
+#define DEFAULT_INTERVAL 1
+#define DEFAULT_SYNCHRONOUS FALSE
+#define DEFAULT_MIN_VOTES 3
+#define DEFAULT_UPSAMPLE 0
+#define DEFAULT_DETECT_THRESHOLD 0.0
+#define DEFAULT_IOU_THRESHOLD 0.3
+#define DEFAULT_MAX_MISSES 2
+#define DEFAULT_DRAW FALSE
+
+/* How long EOS waits for the analysis in flight, so its result is posted. */
+#define EOS_DRAIN_TIMEOUT_US (5 * G_TIME_SPAN_SECOND)
+
+enum
+{
+  PROP_0,
+  PROP_GALLERY,
+  PROP_LANDMARK_MODEL,
+  PROP_RECOGNITION_MODEL,
+  PROP_THRESHOLD,
+  PROP_INTERVAL,
+  PROP_SYNCHRONOUS,
+  PROP_MIN_VOTES,
+  PROP_UPSAMPLE,
+  PROP_DETECT_THRESHOLD,
+  PROP_IOU_THRESHOLD,
+  PROP_MAX_MISSES,
+  PROP_DRAW,
+  PROP_STATS,
+};
+
+/* One face of one analysis, matched against the gallery. */
+typedef struct
+{
+  SxBox box;
+  gchar *id;                    /* NULL: over the threshold */
+  gchar *name;
+  gdouble distance;             /* to the nearest enrolled face */
+} FaceMatch;
+
+typedef struct
+{
+  guint64 frame;
+  GstClockTime pts, running_time, stream_time;
+  GArray *faces;                /* FaceMatch */
+  gdouble analysis_ms;
+} AnalysisResult;
+
+/* A frame handed to the worker, with the times it must be reported at. */
+typedef struct
+{
+  GstBuffer *buffer;            /* owned copy, reused between jobs */
+  GstVideoInfo info;
+  guint64 frame;
+  GstClockTime pts, running_time, stream_time;
+} AnalysisJob;
+
+struct _GstFaceRecog
+{
+  GstVideoFilter parent;
+
+  /* Properties, under the object lock */
+  gchar *gallery_location;
+  gchar *landmark_model;
+  gchar *recognition_model;
+  gdouble threshold;
+  guint interval;
+  gboolean synchronous;
+  guint min_votes;
+  guint upsample;
+  gdouble detect_threshold;
+  gdouble iou_threshold;
+  guint max_misses;
+  gboolean draw;
+
+  /* Between start and stop */
+  SxAnalyzer *analyzer;         /* the worker's, or the streaming thread's
+                                 * in synchronous mode: never both */
+  SxGallery *gallery;           /* under `lock`; swapped whole on reload */
+  SxTracker *tracker;           /* streaming thread only */
+  guint64 frame_count;
+
+  /* Worker hand-off, under `lock` */
+  GMutex lock;
+  GCond cond;
+  GThread *worker;
+  gboolean stopping;
+  gboolean job_ready;
+  gboolean busy;
+  AnalysisJob job;
+  AnalysisResult *pending;      /* newest finished analysis not yet applied */
+
+  /* Worker-only conversion to packed RGB */
+  GstVideoConverter *to_rgb;
+  GstVideoInfo converted_info;  /* what to_rgb converts from */
+  GstVideoInfo rgb_info;
+  guint8 *rgb_pixels;
+
+  /* Counters, under `lock` */
+  guint64 analysed, skipped_busy, faces_seen, errors;
+  gdouble analysis_ms_total;
+};
+
+#define gst_face_recog_parent_class parent_class
+G_DEFINE_TYPE (GstFaceRecog, gst_face_recog, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (facerecog, "facerecog", GST_RANK_NONE,
+    GST_TYPE_FACE_RECOG);
+
+#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, " \
+    "ARGB, ABGR, I420, YV12, NV12, NV21 }"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
+
+static gchar *
+default_recognition_model (void)
+{
+  const gchar *dir = g_getenv ("SURVEILLX_MODEL_DIR");
+  return g_build_filename (dir && *dir ? dir : SX_MODEL_DIR,
+      RECOGNITION_MODEL_FILE, NULL);
+}
+
+static const gchar *
+default_landmark_model (void)
+{
+  const gchar *path = g_getenv ("SURVEILLX_LANDMARK_MODEL");
+  return path && *path ? path : SX_DEFAULT_LANDMARK_MODEL;
+}
+
+/* ---- Results ------------------------------------------------------------- */
+
+static void
+face_match_clear (FaceMatch * m)
+{
+  g_free (m->id);
+  g_free (m->name);
+}
+
+static void
+analysis_result_free (AnalysisResult * r)
+{
+  if (!r)
+    return;
+  g_array_unref (r->faces);
+  g_free (r);
+}
+
+static AnalysisResult *
+analysis_result_new (void)
+{
+  AnalysisResult *r = g_new0 (AnalysisResult, 1);
+  r->faces = g_array_new (FALSE, TRUE, sizeof (FaceMatch));
+  g_array_set_clear_func (r->faces, (GDestroyNotify) face_match_clear);
+  return r;
+}
+
+/* Detect, describe and match one RGB frame. Runs on the worker, or on the
+ * streaming thread in synchronous mode. */
+static AnalysisResult *
+analyse (GstFaceRecog * self, const SxImage * image, gdouble threshold)
+{
+  g_autoptr (GError) error = NULL;
+  SxAnalysisTimings t;
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr (GArray) faces = sx_analyzer_run (self->analyzer, image, &t,
+      &error);
+  if (!faces) {
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("Face analysis failed: %s", error->message), (NULL));
+    g_mutex_lock (&self->lock);
+    self->errors++;
+    g_mutex_unlock (&self->lock);
+    return NULL;
+  }
+
+  g_mutex_lock (&self->lock);
+  SxGallery *gallery = self->gallery ? sx_gallery_ref (self->gallery) : NULL;
+  g_mutex_unlock (&self->lock);
+
+  AnalysisResult *result = analysis_result_new ();
+  for (guint i = 0; i < faces->len; i++) {
+    SxFaceObservation *o = &g_array_index (faces, SxFaceObservation, i);
+    FaceMatch m = { {o->box.x, o->box.y, o->box.width, o->box.height},
+    NULL, NULL, G_MAXDOUBLE
+    };
+    SxGalleryMatch best;
+    if (gallery && sx_gallery_match (gallery, o->descriptor, &best)) {
+      m.distance = best.distance;
+      if (best.distance <= threshold) {
+        m.id = g_strdup (best.id);
+        m.name = g_strdup (best.name);
+      }
+    }
+    g_array_append_val (result->faces, m);
+  }
+  sx_gallery_unref (gallery);
+  result->analysis_ms = (g_get_monotonic_time () - start) / 1000.0;
+
+  GST_LOG_OBJECT (self, "%u faces: detect %.1f ms, align %.1f ms, "
+      "describe %.1f ms", faces->len, t.detect_ms, t.align_ms, t.describe_ms);
+  g_mutex_lock (&self->lock);
+  self->analysed++;
+  self->faces_seen += faces->len;
+  self->analysis_ms_total += result->analysis_ms;
+  g_mutex_unlock (&self->lock);
+  return result;
+}
+
+/* -1 stands for "no enrolled face to compare with" (empty gallery): JSON
+ * and most consumers cannot carry DBL_MAX. */
+static gdouble
+reported_distance (gdouble d)
+{
+  return d >= G_MAXDOUBLE / 2 ? -1.0 : d;
+}
+
+static GstStructure *
+track_structure (const SxTrack * track, gboolean with_box)
+{
+  GstStructure *s = gst_structure_new (SX_FACE_PARAMS_NAME,
+      SX_FACE_FIELD_LABEL, G_TYPE_STRING,
+      track->confirmed && track->name ? track->name : SX_FACE_LABEL_UNKNOWN,
+      SX_FACE_FIELD_ID, G_TYPE_STRING,
+      track->confirmed && track->id ? track->id : "",
+      SX_FACE_FIELD_DISTANCE, G_TYPE_DOUBLE,
+      reported_distance (track->distance),
+      SX_FACE_FIELD_CONFIRMED, G_TYPE_BOOLEAN, track->confirmed,
+      SX_FACE_FIELD_VOTES, G_TYPE_UINT, track->votes,
+      SX_FACE_FIELD_TRACK_ID, G_TYPE_UINT, track->track_id,
+      SX_FACE_FIELD_FRESH, G_TYPE_BOOLEAN, track->fresh, NULL);
+  if (with_box)
+    gst_structure_set (s,
+        SX_FACE_FIELD_X, G_TYPE_INT, track->box.x,
+        SX_FACE_FIELD_Y, G_TYPE_INT, track->box.y,
+        SX_FACE_FIELD_WIDTH, G_TYPE_UINT, track->box.width,
+        SX_FACE_FIELD_HEIGHT, G_TYPE_UINT, track->box.height,
+        SX_FACE_FIELD_MATCH_ID, G_TYPE_STRING,
+        track->match_id ? track->match_id : "",
+        SX_FACE_FIELD_MATCH_DISTANCE, G_TYPE_DOUBLE,
+        reported_distance (track->match_distance),
+        NULL);
+  return s;
+}
+
+/* Feeds an analysis to the tracker and reports it on the bus. */
+static void
+apply_result (GstFaceRecog * self, AnalysisResult * result)
+{
+  guint n = result->faces->len;
+  g_autofree SxTrackObservation *obs = g_new0 (SxTrackObservation, n + 1);
+  for (guint i = 0; i < n; i++) {
+    FaceMatch *m = &g_array_index (result->faces, FaceMatch, i);
+    obs[i].box = m->box;
+    obs[i].match_id = m->id;
+    obs[i].match_name = m->name;
+    obs[i].distance = m->distance;
+  }
+  sx_tracker_update (self->tracker, obs, n);
+
+  GValue faces = G_VALUE_INIT;
+  gst_value_list_init (&faces, n);
+  GPtrArray *tracks = sx_tracker_tracks (self->tracker);
+  for (guint i = 0; i < tracks->len; i++) {
+    SxTrack *track = g_ptr_array_index (tracks, i);
+    if (!track->fresh)
+      continue;
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, track_structure (track, TRUE));
+    gst_value_list_append_and_take_value (&faces, &v);
+  }
+  GstStructure *s = gst_structure_new (SX_FACE_MESSAGE_NAME,
+      SX_FACE_MSG_FRAME, G_TYPE_UINT64, result->frame,
+      SX_FACE_MSG_TIMESTAMP, G_TYPE_UINT64, result->pts,
+      SX_FACE_MSG_RUNNING_TIME, G_TYPE_UINT64, result->running_time,
+      SX_FACE_MSG_STREAM_TIME, G_TYPE_UINT64, result->stream_time,
+      SX_FACE_MSG_ANALYSIS_MS, G_TYPE_DOUBLE, result->analysis_ms, NULL);
+  gst_structure_take_value (s, SX_FACE_MSG_FACES, &faces);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* ---- Worker --------------------------------------------------------------- */
+
+static gboolean
+job_to_rgb (GstFaceRecog * self, SxImage * image)
+{
+  AnalysisJob *job = &self->job;
+  GstVideoFrame in;
+  if (!gst_video_frame_map (&in, &job->info, job->buffer, GST_MAP_READ))
+    return FALSE;
+
+  GstVideoFormat format = GST_VIDEO_INFO_FORMAT (&job->info);
+  guint width = GST_VIDEO_INFO_WIDTH (&job->info);
+  guint height = GST_VIDEO_INFO_HEIGHT (&job->info);
+
+  if (!self->rgb_pixels ||
+      !gst_video_info_is_equal (&self->converted_info, &job->info)) {
+    self->converted_info = job->info;
+    g_clear_pointer (&self->to_rgb, gst_video_converter_free);
+    g_clear_pointer (&self->rgb_pixels, g_free);
+    gst_video_info_set_format (&self->rgb_info, GST_VIDEO_FORMAT_RGB, width,
+        height);
+    /* the converter refuses to change rate or aspect: keep the input's */
+    GST_VIDEO_INFO_FPS_N (&self->rgb_info) = GST_VIDEO_INFO_FPS_N (&job->info);
+    GST_VIDEO_INFO_FPS_D (&self->rgb_info) = GST_VIDEO_INFO_FPS_D (&job->info);
+    GST_VIDEO_INFO_PAR_N (&self->rgb_info) = GST_VIDEO_INFO_PAR_N (&job->info);
+    GST_VIDEO_INFO_PAR_D (&self->rgb_info) = GST_VIDEO_INFO_PAR_D (&job->info);
+    GST_VIDEO_INFO_INTERLACE_MODE (&self->rgb_info) =
+        GST_VIDEO_INFO_INTERLACE_MODE (&job->info);
+    if (format != GST_VIDEO_FORMAT_RGB)
+      self->to_rgb = gst_video_converter_new (&job->info, &self->rgb_info,
+          NULL);
+    self->rgb_pixels = g_malloc (GST_VIDEO_INFO_SIZE (&self->rgb_info));
+  }
+
+  GstVideoFrame out;
+  GstBuffer *wrapped = gst_buffer_new_wrapped_full (0, self->rgb_pixels,
+      GST_VIDEO_INFO_SIZE (&self->rgb_info), 0,
+      GST_VIDEO_INFO_SIZE (&self->rgb_info), NULL, NULL);
+  gst_video_frame_map (&out, &self->rgb_info, wrapped, GST_MAP_WRITE);
+  if (self->to_rgb)
+    gst_video_converter_frame (self->to_rgb, &in, &out);
+  else
+    gst_video_frame_copy (&out, &in);
+  gst_video_frame_unmap (&out);
+  gst_buffer_unref (wrapped);
+  gst_video_frame_unmap (&in);
+
+  image->data = self->rgb_pixels;
+  image->width = width;
+  image->height = height;
+  image->stride = GST_VIDEO_INFO_PLANE_STRIDE (&self->rgb_info, 0);
+  image->channels = 3;
+  return TRUE;
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  GstFaceRecog *self = data;
+
+  g_mutex_lock (&self->lock);
+  for (;;) {
+    while (!self->job_ready && !self->stopping)
+      g_cond_wait (&self->cond, &self->lock);
+    if (self->stopping)
+      break;
+    self->job_ready = FALSE;
+    self->busy = TRUE;
+    g_mutex_unlock (&self->lock);
+
+    GST_OBJECT_LOCK (self);
+    gdouble threshold = self->threshold;
+    GST_OBJECT_UNLOCK (self);
+
+    SxImage image;
+    AnalysisResult *result = NULL;
+    if (job_to_rgb (self, &image))
+      result = analyse (self, &image, threshold);
+    if (result) {
+      result->frame = self->job.frame;
+      result->pts = self->job.pts;
+      result->running_time = self->job.running_time;
+      result->stream_time = self->job.stream_time;
+    }
+
+    g_mutex_lock (&self->lock);
+    if (result) {
+      /* Latest wins: an older unapplied result is stale by now. */
+      analysis_result_free (self->pending);
+      self->pending = result;
+    }
+    self->busy = FALSE;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+/* Hands the frame to the worker if it is free; never waits for it. */
+static void
+offer_to_worker (GstFaceRecog * self, GstVideoFrame * frame)
+{
+  g_mutex_lock (&self->lock);
+  if (self->busy || self->job_ready) {
+    self->skipped_busy++;
+    g_mutex_unlock (&self->lock);
+    return;
+  }
+  AnalysisJob *job = &self->job;
+  if (!job->buffer || !gst_video_info_is_equal (&job->info, &frame->info)) {
+    gst_clear_buffer (&job->buffer);
+    job->info = frame->info;
+    job->buffer = gst_buffer_new_allocate (NULL, frame->info.size, NULL);
+  }
+  GstVideoFrame copy;
+  if (gst_video_frame_map (&copy, &job->info, job->buffer, GST_MAP_WRITE)) {
+    gst_video_frame_copy (&copy, frame);
+    gst_video_frame_unmap (&copy);
+    GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+    GstClockTime pts = GST_BUFFER_PTS (frame->buffer);
+    job->frame = self->frame_count;
+    job->pts = pts;
+    job->running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
+        pts);
+    job->stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME,
+        pts);
+    self->job_ready = TRUE;
+    g_cond_signal (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+static AnalysisResult *
+take_pending (GstFaceRecog * self)
+{
+  g_mutex_lock (&self->lock);
+  AnalysisResult *r = self->pending;
+  self->pending = NULL;
+  g_mutex_unlock (&self->lock);
+  return r;
+}
+
+/* ---- Synchronous analysis ------------------------------------------------- */
+
+static void
+analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold)
+{
+  AnalysisJob *job = &self->job;
+  /* Same path as the worker (copy, convert), so both modes see identical
+   * pixels; the copy is cheap next to detection. */
+  if (!job->buffer || !gst_video_info_is_equal (&job->info, &frame->info)) {
+    gst_clear_buffer (&job->buffer);
+    job->info = frame->info;
+    job->buffer = gst_buffer_new_allocate (NULL, frame->info.size, NULL);
+  }
+  GstVideoFrame copy;
+  if (!gst_video_frame_map (&copy, &job->info, job->buffer, GST_MAP_WRITE))
+    return;
+  gst_video_frame_copy (&copy, frame);
+  gst_video_frame_unmap (&copy);
+
+  SxImage image;
+  if (!job_to_rgb (self, &image))
+    return;
+  AnalysisResult *result = analyse (self, &image, threshold);
+  if (!result)
+    return;
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  result->frame = self->frame_count;
+  result->pts = GST_BUFFER_PTS (frame->buffer);
+  result->running_time = gst_segment_to_running_time (segment,
+      GST_FORMAT_TIME, result->pts);
+  result->stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME,
+      result->pts);
+  apply_result (self, result);
+  analysis_result_free (result);
+}
+
+/* ---- Drawing ---------------------------------------------------------------- */
+
+/* Fills a rectangle in every component of any 8-bit RGB or YUV format,
+ * honouring chroma subsampling. */
+static void
+fill_rect (GstVideoFrame * frame, gint x0, gint y0, gint x1, gint y1,
+    const guint8 rgb[3])
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  guint8 value[GST_VIDEO_MAX_COMPONENTS];
+  if (GST_VIDEO_FORMAT_INFO_IS_YUV (finfo)) {
+    /* BT.601 limited range: what vp8dec and jpegdec hand out */
+    value[0] = (guint8) (16 + (66 * rgb[0] + 129 * rgb[1] + 25 * rgb[2]) / 256);
+    value[1] = (guint8) (128 + (-38 * rgb[0] - 74 * rgb[1] + 112 * rgb[2])
+        / 256);
+    value[2] = (guint8) (128 + (112 * rgb[0] - 94 * rgb[1] - 18 * rgb[2])
+        / 256);
+  } else {
+    value[0] = rgb[0];
+    value[1] = rgb[1];
+    value[2] = rgb[2];
+  }
+  value[3] = 255;
+
+  gint width = GST_VIDEO_FRAME_WIDTH (frame);
+  gint height = GST_VIDEO_FRAME_HEIGHT (frame);
+  x0 = CLAMP (x0, 0, width);
+  x1 = CLAMP (x1, 0, width);
+  y0 = CLAMP (y0, 0, height);
+  y1 = CLAMP (y1, 0, height);
+
+  for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS (frame); c++) {
+    guint8 *data = GST_VIDEO_FRAME_COMP_DATA (frame, c);
+    gint stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, c);
+    gint pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, c);
+    gint cx0 = GST_VIDEO_FORMAT_INFO_SCALE_WIDTH (finfo, c, x0);
+    gint cx1 = GST_VIDEO_FORMAT_INFO_SCALE_WIDTH (finfo, c, x1);
+    gint cy0 = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, c, y0);
+    gint cy1 = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, c, y1);
+    for (gint y = cy0; y < cy1; y++)
+      for (gint x = cx0; x < cx1; x++)
+        data[y * stride + x * pstride] = value[c];
+  }
+}
+
+static void
+draw_tracks (GstFaceRecog * self, GstVideoFrame * frame)
+{
+  static const guint8 known[3] = { 0, 220, 0 };
+  static const guint8 unknown[3] = { 230, 30, 30 };
+  static const guint8 pending[3] = { 240, 200, 0 };
+  GPtrArray *tracks = sx_tracker_tracks (self->tracker);
+  for (guint i = 0; i < tracks->len; i++) {
+    SxTrack *t = g_ptr_array_index (tracks, i);
+    const guint8 *colour = t->confirmed ? known : t->id ? pending : unknown;
+    gint x0 = t->box.x, y0 = t->box.y;
+    gint x1 = x0 + (gint) t->box.width, y1 = y0 + (gint) t->box.height;
+    const gint w = 3;           /* even, so subsampled chroma lines stay on */
+    fill_rect (frame, x0, y0, x1, y0 + w, colour);
+    fill_rect (frame, x0, y1 - w, x1, y1, colour);
+    fill_rect (frame, x0, y0, x0 + w, y1, colour);
+    fill_rect (frame, x1 - w, y0, x1, y1, colour);
+  }
+}
+
+/* ---- Streaming ------------------------------------------------------------- */
+
+static void
+attach_metas (GstFaceRecog * self, GstBuffer * buffer, const GstVideoInfo * info)
+{
+  GPtrArray *tracks = sx_tracker_tracks (self->tracker);
+  gint width = GST_VIDEO_INFO_WIDTH (info), height = GST_VIDEO_INFO_HEIGHT (info);
+  for (guint i = 0; i < tracks->len; i++) {
+    SxTrack *t = g_ptr_array_index (tracks, i);
+    /* Detections may reach past the frame edge; the meta takes unsigned
+     * coordinates inside it. */
+    gint x0 = CLAMP (t->box.x, 0, width), y0 = CLAMP (t->box.y, 0, height);
+    gint x1 = CLAMP (t->box.x + (gint) t->box.width, 0, width);
+    gint y1 = CLAMP (t->box.y + (gint) t->box.height, 0, height);
+    if (x1 <= x0 || y1 <= y0)
+      continue;
+    GstVideoRegionOfInterestMeta *meta =
+        gst_buffer_add_video_region_of_interest_meta (buffer,
+        SX_FACE_ROI_TYPE, x0, y0, x1 - x0, y1 - y0);
+    meta->id = (gint) t->track_id;
+    gst_video_region_of_interest_meta_add_param (meta,
+        track_structure (t, FALSE));
+  }
+}
+
+static GstFlowReturn
+gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (trans);
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+
+  if (!filter->negotiated) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("not negotiated"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  GST_OBJECT_LOCK (self);
+  guint interval = self->interval;
+  gboolean synchronous = self->synchronous;
+  gboolean draw = self->draw;
+  gdouble threshold = self->threshold;
+  GST_OBJECT_UNLOCK (self);
+
+  GstVideoFrame frame;
+  /* NO_REF: a mapped frame's extra reference would make the buffer
+   * read-only, and the metas must be added to it. */
+  if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
+          (draw ? GST_MAP_READWRITE : GST_MAP_READ) |
+          GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+        ("could not map the video frame"));
+    return GST_FLOW_ERROR;
+  }
+
+  sx_tracker_age (self->tracker);
+  AnalysisResult *result = take_pending (self);
+  if (result) {
+    apply_result (self, result);
+    analysis_result_free (result);
+  }
+
+  if (self->frame_count % interval == 0) {
+    if (synchronous)
+      analyse_inline (self, &frame, threshold);
+    else
+      offer_to_worker (self, &frame);
+  }
+  self->frame_count++;
+
+  attach_metas (self, buffer, &filter->in_info);
+  if (draw)
+    draw_tracks (self, &frame);
+  gst_video_frame_unmap (&frame);
+  return GST_FLOW_OK;
+}
+
+/* At EOS the analysis in flight is awaited (bounded) and reported, so an
+ * offline run loses no result. */
+static gboolean
+gst_face_recog_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (trans);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->worker) {
+    gint64 deadline = g_get_monotonic_time () + EOS_DRAIN_TIMEOUT_US;
+    g_mutex_lock (&self->lock);
+    while ((self->busy || self->job_ready) &&
+        g_cond_wait_until (&self->cond, &self->lock, deadline));
+    g_mutex_unlock (&self->lock);
+    AnalysisResult *result = take_pending (self);
+    if (result) {
+      apply_result (self, result);
+      analysis_result_free (result);
+    }
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    sx_tracker_clear (self->tracker);
+    analysis_result_free (take_pending (self));
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+/* ---- Start / stop --------------------------------------------------------- */
+
+static void
+warn_skipped_photo (const gchar * path, const GError * error, gpointer data)
+{
+  GstFaceRecog *self = data;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ,
+      ("Gallery photo '%s' skipped: %s", path, error->message), (NULL));
+}
+
+static gboolean
+gst_face_recog_start (GstBaseTransform * trans)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (trans);
+  g_autoptr (GError) error = NULL;
+
+  GST_OBJECT_LOCK (self);
+  g_autofree gchar *landmarks = g_strdup (self->landmark_model);
+  g_autofree gchar *recognition = g_strdup (self->recognition_model);
+  g_autofree gchar *gallery_location = g_strdup (self->gallery_location);
+  guint upsample = self->upsample;
+  gdouble detect_threshold = self->detect_threshold;
+  guint min_votes = self->min_votes, max_misses = self->max_misses;
+  gdouble iou = self->iou_threshold;
+  gboolean synchronous = self->synchronous;
+  GST_OBJECT_UNLOCK (self);
+
+  self->analyzer = sx_analyzer_new (landmarks, recognition, &error);
+  if (!self->analyzer) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load a face model: %s", error->message),
+        ("landmark-model=%s recognition-model=%s", landmarks, recognition));
+    return FALSE;
+  }
+  sx_analyzer_set_detection (self->analyzer, upsample, detect_threshold);
+
+  SxGallery *gallery = NULL;
+  if (gallery_location && *gallery_location) {
+    gallery = sx_gallery_load (gallery_location, self->analyzer,
+        warn_skipped_photo, self, &error);
+    if (!gallery) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("Could not load the gallery: %s", error->message), (NULL));
+      g_clear_pointer (&self->analyzer, sx_analyzer_free);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (self, "gallery '%s': %u people, %u descriptors",
+        gallery_location, sx_gallery_n_people (gallery),
+        sx_gallery_n_descriptors (gallery));
+  } else {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("No gallery set: every face will be reported as unknown"), (NULL));
+  }
+  if (gallery && sx_gallery_n_people (gallery) == 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("Gallery '%s' holds nobody: every face will be reported as unknown",
+            gallery_location), (NULL));
+
+  g_mutex_lock (&self->lock);
+  self->gallery = gallery;
+  self->stopping = FALSE;
+  self->job_ready = self->busy = FALSE;
+  self->analysed = self->skipped_busy = self->faces_seen = self->errors = 0;
+  self->analysis_ms_total = 0;
+  g_mutex_unlock (&self->lock);
+
+  self->tracker = sx_tracker_new (min_votes, iou, max_misses);
+  self->frame_count = 0;
+  if (!synchronous)
+    self->worker = g_thread_new ("facerecog-worker", worker_main, self);
+  return TRUE;
+}
+
+static gboolean
+gst_face_recog_stop (GstBaseTransform * trans)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (trans);
+
+  if (self->worker) {
+    g_mutex_lock (&self->lock);
+    self->stopping = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    g_thread_join (self->worker);
+    self->worker = NULL;
+  }
+  analysis_result_free (take_pending (self));
+  gst_clear_buffer (&self->job.buffer);
+  g_clear_pointer (&self->to_rgb, gst_video_converter_free);
+  g_clear_pointer (&self->rgb_pixels, g_free);
+  g_clear_pointer (&self->tracker, sx_tracker_free);
+  g_clear_pointer (&self->analyzer, sx_analyzer_free);
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->gallery, sx_gallery_unref);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* ---- GObject ---------------------------------------------------------------- */
+
+static GstStructure *
+stats_structure (GstFaceRecog * self)
+{
+  g_mutex_lock (&self->lock);
+  GstStructure *s = gst_structure_new ("facerecog-stats",
+      "frames", G_TYPE_UINT64, self->frame_count,
+      "analysed", G_TYPE_UINT64, self->analysed,
+      "skipped-busy", G_TYPE_UINT64, self->skipped_busy,
+      "faces", G_TYPE_UINT64, self->faces_seen,
+      "errors", G_TYPE_UINT64, self->errors,
+      "analysis-ms-mean", G_TYPE_DOUBLE, self->analysed ?
+      self->analysis_ms_total / self->analysed : 0.0,
+      "gallery-people", G_TYPE_UINT,
+      self->gallery ? sx_gallery_n_people (self->gallery) : 0, NULL);
+  g_mutex_unlock (&self->lock);
+  return s;
+}
+
+static void
+gst_face_recog_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_GALLERY:
+      g_free (self->gallery_location);
+      self->gallery_location = g_value_dup_string (value);
+      break;
+    case PROP_LANDMARK_MODEL:
+      g_free (self->landmark_model);
+      self->landmark_model = g_value_dup_string (value);
+      break;
+    case PROP_RECOGNITION_MODEL:
+      g_free (self->recognition_model);
+      self->recognition_model = g_value_dup_string (value);
+      break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
+      break;
+    case PROP_INTERVAL:
+      self->interval = g_value_get_uint (value);
+      break;
+    case PROP_SYNCHRONOUS:
+      self->synchronous = g_value_get_boolean (value);
+      break;
+    case PROP_MIN_VOTES:
+      self->min_votes = g_value_get_uint (value);
+      break;
+    case PROP_UPSAMPLE:
+      self->upsample = g_value_get_uint (value);
+      break;
+    case PROP_DETECT_THRESHOLD:
+      self->detect_threshold = g_value_get_double (value);
+      break;
+    case PROP_IOU_THRESHOLD:
+      self->iou_threshold = g_value_get_double (value);
+      break;
+    case PROP_MAX_MISSES:
+      self->max_misses = g_value_get_uint (value);
+      break;
+    case PROP_DRAW:
+      self->draw = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, stats_structure (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_GALLERY:
+      g_value_set_string (value, self->gallery_location);
+      break;
+    case PROP_LANDMARK_MODEL:
+      g_value_set_string (value, self->landmark_model);
+      break;
+    case PROP_RECOGNITION_MODEL:
+      g_value_set_string (value, self->recognition_model);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_INTERVAL:
+      g_value_set_uint (value, self->interval);
+      break;
+    case PROP_SYNCHRONOUS:
+      g_value_set_boolean (value, self->synchronous);
+      break;
+    case PROP_MIN_VOTES:
+      g_value_set_uint (value, self->min_votes);
+      break;
+    case PROP_UPSAMPLE:
+      g_value_set_uint (value, self->upsample);
+      break;
+    case PROP_DETECT_THRESHOLD:
+      g_value_set_double (value, self->detect_threshold);
+      break;
+    case PROP_IOU_THRESHOLD:
+      g_value_set_double (value, self->iou_threshold);
+      break;
+    case PROP_MAX_MISSES:
+      g_value_set_uint (value, self->max_misses);
+      break;
+    case PROP_DRAW:
+      g_value_set_boolean (value, self->draw);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_face_recog_finalize (GObject * object)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (object);
+
+  g_free (self->gallery_location);
+  g_free (self->landmark_model);
+  g_free (self->recognition_model);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_face_recog_class_init (GstFaceRecogClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+  const GParamFlags rw_playing = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING;
+
+  GST_DEBUG_CATEGORY_INIT (gst_face_recog_debug, "facerecog", 0,
+      "dlib face recognition");
+
+  gobject_class->set_property = gst_face_recog_set_property;
+  gobject_class->get_property = gst_face_recog_get_property;
+  gobject_class->finalize = gst_face_recog_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_GALLERY,
+      g_param_spec_string ("gallery", "Gallery",
+          "Enrolled people: a folder of photos (one sub-folder per person, "
+          "or <id>_<name>.jpg files) or a descriptor file written by "
+          "surveillx-enroll", DEFAULT_GALLERY, rw));
+  g_autofree gchar *recognition_default = default_recognition_model ();
+  g_object_class_install_property (gobject_class, PROP_LANDMARK_MODEL,
+      g_param_spec_string ("landmark-model", "Landmark model",
+          "dlib shape predictor, 68-point or 5-point (default from "
+          "SURVEILLX_LANDMARK_MODEL if set)", default_landmark_model (), rw));
+  g_object_class_install_property (gobject_class, PROP_RECOGNITION_MODEL,
+      g_param_spec_string ("recognition-model", "Recognition model",
+          "dlib face recognition ResNet (.dat); the default folder is "
+          "SURVEILLX_MODEL_DIR if set", recognition_default, rw));
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Largest Euclidean distance to an enrolled face that still names "
+          "the face (dlib's models: 0.6)", 0.0, 2.0, DEFAULT_THRESHOLD,
+          rw_playing));
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint ("interval", "Interval",
+          "Analyse every Nth frame (the worker also skips frames while "
+          "busy)", 1, 10000, DEFAULT_INTERVAL, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_SYNCHRONOUS,
+      g_param_spec_boolean ("synchronous", "Synchronous",
+          "Analyse on the streaming thread, holding each analysed frame "
+          "until done: for offline files and reproducible results, never "
+          "for live video", DEFAULT_SYNCHRONOUS, rw));
+  g_object_class_install_property (gobject_class, PROP_MIN_VOTES,
+      g_param_spec_uint ("min-votes", "Minimum votes",
+          "Analyses that must agree on a person before a track is named",
+          1, 100, DEFAULT_MIN_VOTES, rw));
+  g_object_class_install_property (gobject_class, PROP_UPSAMPLE,
+      g_param_spec_uint ("upsample", "Upsample",
+          "Times the frame is doubled before detection: finds faces under "
+          "~80 px at ~4x the cost per step", 0, 2, DEFAULT_UPSAMPLE,
+          rw_playing));
+  g_object_class_install_property (gobject_class, PROP_DETECT_THRESHOLD,
+      g_param_spec_double ("detect-threshold", "Detection threshold",
+          "Adjusts the HOG detector's threshold: lower finds more faces and "
+          "more false ones", -2.0, 2.0, DEFAULT_DETECT_THRESHOLD,
+          rw_playing));
+  g_object_class_install_property (gobject_class, PROP_IOU_THRESHOLD,
+      g_param_spec_double ("iou-threshold", "IoU threshold",
+          "Least box overlap (intersection over union) for a face to "
+          "continue a track", 0.01, 1.0, DEFAULT_IOU_THRESHOLD, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_MISSES,
+      g_param_spec_uint ("max-misses", "Maximum misses",
+          "Analyses in a row a track may go unseen before it is dropped",
+          0, 1000, DEFAULT_MAX_MISSES, rw));
+  g_object_class_install_property (gobject_class, PROP_DRAW,
+      g_param_spec_boolean ("draw", "Draw",
+          "Draw face boxes on the video (green: named, yellow: being "
+          "confirmed, red: unknown)", DEFAULT_DRAW, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "frames, analysed, skipped-busy, faces, errors, analysis-ms-mean, "
+          "gallery-people", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Face recognition", "Filter/Analyzer/Video",
+      "Recognises enrolled faces with dlib (HOG, landmarks, ResNet "
+      "descriptors) and attaches them as region-of-interest metas",
+      "surveillx-gst developers");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_face_recog_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_face_recog_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_face_recog_sink_event);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_face_recog_transform_ip);
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->transform_ip_on_passthrough = FALSE;
+}
+
+static void
+gst_face_recog_init (GstFaceRecog * self)
+{
+  self->landmark_model = g_strdup (default_landmark_model ());
+  self->recognition_model = default_recognition_model ();
+  self->threshold = DEFAULT_THRESHOLD;
+  self->interval = DEFAULT_INTERVAL;
+  self->synchronous = DEFAULT_SYNCHRONOUS;
+  self->min_votes = DEFAULT_MIN_VOTES;
+  self->upsample = DEFAULT_UPSAMPLE;
+  self->detect_threshold = DEFAULT_DETECT_THRESHOLD;
+  self->iou_threshold = DEFAULT_IOU_THRESHOLD;
+  self->max_misses = DEFAULT_MAX_MISSES;
+  self->draw = DEFAULT_DRAW;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}

@@ -1,0 +1,75 @@
+/* surveillx-gst — carries face boxes between analyses and votes on labels.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Analyses come at a few Hz; video at 30. Each analysis's faces are matched
+ * to existing tracks by box overlap (IoU); between analyses the tracks keep
+ * their last box. A track's identity is decided by a vote over its recent
+ * analyses, so one bad frame neither names nor renames anybody.
+ */
+#ifndef SX_TRACKER_H
+#define SX_TRACKER_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  gint x, y;
+  guint width, height;
+} SxBox;
+
+/* One face as one analysis saw it. `match_id` NULL = nobody within the
+ * threshold. */
+typedef struct {
+  SxBox box;
+  const gchar *match_id;
+  const gchar *match_name;
+  gdouble distance; /* to the nearest enrolled face, even if over threshold */
+} SxTrackObservation;
+
+typedef struct {
+  guint track_id;
+  SxBox box;
+  gboolean fresh;       /* box measured by the latest analysis */
+  guint misses;         /* analyses in a row without this face */
+  /* Decision */
+  const gchar *id;      /* interned; NULL while unknown */
+  const gchar *name;    /* interned */
+  gboolean confirmed;   /* id holds >= min_votes of the window */
+  guint votes;          /* votes for id (or for "unknown") in the window */
+  gdouble distance;     /* best distance among id's votes; else last one */
+  /* The latest analysis alone */
+  const gchar *match_id;
+  gdouble match_distance;
+  /* private */
+  const gchar **window_ids; /* ring of the last votes, NULL = unknown */
+  gdouble *window_distances;
+  guint window_len, window_pos;
+} SxTrack;
+
+typedef struct _SxTracker SxTracker;
+
+SxTracker *sx_tracker_new (guint min_votes, gdouble iou_threshold,
+    guint max_misses);
+void sx_tracker_free (SxTracker *tracker);
+void sx_tracker_set_params (SxTracker *tracker, guint min_votes,
+    gdouble iou_threshold, guint max_misses);
+
+/* Feeds one analysis's faces. Afterwards the tracks that saw a face are
+ * `fresh`; those missed more than max_misses analyses in a row are gone. */
+void sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
+    guint n_faces);
+
+/* Marks every track as carried forward (no longer fresh). */
+void sx_tracker_age (SxTracker *tracker);
+
+/* Current tracks, SxTrack*; owned by the tracker. */
+GPtrArray *sx_tracker_tracks (SxTracker *tracker);
+
+void sx_tracker_clear (SxTracker *tracker);
+
+gdouble sx_box_iou (const SxBox *a, const SxBox *b);
+
+G_END_DECLS
+
+#endif /* SX_TRACKER_H */
