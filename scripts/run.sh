@@ -14,7 +14,7 @@ scripts/build.sh build
 faces=${SURVEILLX_TESTDATA:-$top/../shared/testdata}/faces
 demo=var/demo
 mkdir -p "$demo/frames"
-export GST_PLUGIN_PATH=$top/build/plugins SURVEILLX_MODEL_DIR=$top/models
+export GST_PLUGIN_PATH=$top/build/plugins/gst SURVEILLX_MODEL_DIR=$top/models
 
 # The gallery: one folder per person, their first crop.
 rm -rf "$demo/gallery"

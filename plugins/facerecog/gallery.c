@@ -97,6 +97,34 @@ sx_gallery_n_descriptors (SxGallery *gallery)
   return gallery->owner->len;
 }
 
+void
+sx_gallery_get_entry (SxGallery *gallery, guint index, const gchar **id,
+    const gchar **name, const gfloat **descriptor, const gchar **source)
+{
+  g_return_if_fail (index < gallery->owner->len);
+  Person *p = g_ptr_array_index (gallery->people,
+      g_array_index (gallery->owner, guint, index));
+  *id = p->id;
+  *name = p->name;
+  *descriptor = (const gfloat *) gallery->descriptors->data +
+      (gsize) index * SX_FACE_DESCRIPTOR_LEN;
+  *source = g_ptr_array_index (gallery->sources, index);
+}
+
+SxGallery *
+sx_gallery_copy_without (SxGallery *gallery, const gchar *id)
+{
+  SxGallery *copy = sx_gallery_new ();
+  for (guint i = 0; i < gallery->owner->len; i++) {
+    const gchar *pid, *name, *source;
+    const gfloat *d;
+    sx_gallery_get_entry (gallery, i, &pid, &name, &d, &source);
+    if (g_strcmp0 (pid, id) != 0)
+      sx_gallery_add (copy, pid, name, d, source);
+  }
+  return copy;
+}
+
 gboolean
 sx_gallery_match (SxGallery *gallery, const gfloat *descriptor,
     SxGalleryMatch *match)

@@ -34,6 +34,14 @@ void sx_gallery_add (SxGallery *gallery, const gchar *id, const gchar *name,
 guint sx_gallery_n_people (SxGallery *gallery);
 guint sx_gallery_n_descriptors (SxGallery *gallery);
 
+/* Descriptor `index` (< n_descriptors) with its person; all owned by the
+ * gallery. */
+void sx_gallery_get_entry (SxGallery *gallery, guint index, const gchar **id,
+    const gchar **name, const gfloat **descriptor, const gchar **source);
+
+/* A copy without `id`'s descriptors (for tools editing descriptor files). */
+SxGallery *sx_gallery_copy_without (SxGallery *gallery, const gchar *id);
+
 /* Nearest enrolled descriptor; FALSE when the gallery is empty. */
 gboolean sx_gallery_match (SxGallery *gallery, const gfloat *descriptor,
     SxGalleryMatch *match);

@@ -30,7 +30,9 @@
 #include "gstfacerecog.h"
 
 #include "analyzer.h"
+#include "font5x7.h"
 #include "gallery.h"
+#include "gallerydb.h"
 #include "sxfaceresult.h"
 #include "tracker.h"
 
@@ -53,6 +55,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define DEFAULT_IOU_THRESHOLD 0.3
 #define DEFAULT_MAX_MISSES 2
 #define DEFAULT_DRAW FALSE
+#define DEFAULT_GALLERY_SCHEMA SX_DB_DEFAULT_SCHEMA
 
 /* How long EOS waits for the analysis in flight, so its result is posted. */
 #define EOS_DRAIN_TIMEOUT_US (5 * G_TIME_SPAN_SECOND)
@@ -61,6 +64,7 @@ enum
 {
   PROP_0,
   PROP_GALLERY,
+  PROP_GALLERY_SCHEMA,
   PROP_LANDMARK_MODEL,
   PROP_RECOGNITION_MODEL,
   PROP_THRESHOLD,
@@ -107,6 +111,7 @@ struct _GstFaceRecog
 
   /* Properties, under the object lock */
   gchar *gallery_location;
+  gchar *gallery_schema;
   gchar *landmark_model;
   gchar *recognition_model;
   gdouble threshold;
@@ -123,6 +128,7 @@ struct _GstFaceRecog
   SxAnalyzer *analyzer;         /* the worker's, or the streaming thread's
                                  * in synchronous mode: never both */
   SxGallery *gallery;           /* under `lock`; swapped whole on reload */
+  SxGalleryWatch *gallery_watch;        /* PostgreSQL galleries only */
   SxTracker *tracker;           /* streaming thread only */
   guint64 frame_count;
 
@@ -553,6 +559,36 @@ fill_rect (GstVideoFrame * frame, gint x0, gint y0, gint x1, gint y1,
   }
 }
 
+#define LABEL_SCALE 2
+#define LABEL_PAD 2
+
+/* The label on a filled tab above the box (inside it at the top edge). */
+static void
+draw_label (GstVideoFrame * frame, gint x, gint y, const gchar * text,
+    const guint8 background[3])
+{
+  static const guint8 ink[3] = { 0, 0, 0 };
+  const gint advance = (SX_FONT_WIDTH + 1) * LABEL_SCALE;
+  const gint tab_h = SX_FONT_HEIGHT * LABEL_SCALE + 2 * LABEL_PAD;
+  glong n = g_utf8_strlen (text, -1);
+  n = MIN (n, 24);
+  if (y - tab_h >= 0)
+    y -= tab_h;
+  fill_rect (frame, x, y, x + n * advance + 2 * LABEL_PAD, y + tab_h,
+      background);
+  const gchar *p = text;
+  for (glong i = 0; i < n; i++, p = g_utf8_next_char (p)) {
+    const guint8 *rows = sx_font5x7_glyph (g_utf8_get_char (p));
+    gint gx = x + LABEL_PAD + i * advance, gy = y + LABEL_PAD;
+    for (gint row = 0; row < SX_FONT_HEIGHT; row++)
+      for (gint col = 0; col < SX_FONT_WIDTH; col++)
+        if (rows[row] & (1 << (SX_FONT_WIDTH - 1 - col)))
+          fill_rect (frame, gx + col * LABEL_SCALE, gy + row * LABEL_SCALE,
+              gx + (col + 1) * LABEL_SCALE, gy + (row + 1) * LABEL_SCALE,
+              ink);
+  }
+}
+
 static void
 draw_tracks (GstFaceRecog * self, GstVideoFrame * frame)
 {
@@ -570,6 +606,10 @@ draw_tracks (GstFaceRecog * self, GstVideoFrame * frame)
     fill_rect (frame, x0, y1 - w, x1, y1, colour);
     fill_rect (frame, x0, y0, x0 + w, y1, colour);
     fill_rect (frame, x1 - w, y0, x1, y1, colour);
+    g_autofree gchar *label = t->confirmed ? g_strdup (t->name) :
+        t->id ? g_strdup_printf ("%s?", t->name) :
+        g_strdup (SX_FACE_LABEL_UNKNOWN);
+    draw_label (frame, x0, y0, label, colour);
   }
 }
 
@@ -683,6 +723,42 @@ warn_skipped_photo (const gchar * path, const GError * error, gpointer data)
       ("Gallery photo '%s' skipped: %s", path, error->message), (NULL));
 }
 
+static void
+post_gallery_message (GstFaceRecog * self, SxGallery * gallery,
+    gboolean reload)
+{
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("facerecog-gallery",
+              "people", G_TYPE_UINT, sx_gallery_n_people (gallery),
+              "descriptors", G_TYPE_UINT, sx_gallery_n_descriptors (gallery),
+              "reload", G_TYPE_BOOLEAN, reload, NULL)));
+}
+
+/* From the watch thread: a student was enrolled or removed. */
+static void
+on_gallery_reloaded (SxGallery * gallery, gpointer data)
+{
+  GstFaceRecog *self = data;
+  g_mutex_lock (&self->lock);
+  SxGallery *old = self->gallery;
+  self->gallery = sx_gallery_ref (gallery);
+  g_mutex_unlock (&self->lock);
+  sx_gallery_unref (old);
+  GST_INFO_OBJECT (self, "gallery reloaded: %u people",
+      sx_gallery_n_people (gallery));
+  post_gallery_message (self, gallery, TRUE);
+}
+
+static void
+on_gallery_trouble (const GError * error, gpointer data)
+{
+  GstFaceRecog *self = data;
+  /* Recognition goes on with the gallery it has; the watch retries. */
+  GST_ELEMENT_WARNING (self, RESOURCE, READ,
+      ("Gallery database unavailable, retrying: %s", error->message), (NULL));
+}
+
 static gboolean
 gst_face_recog_start (GstBaseTransform * trans)
 {
@@ -693,6 +769,7 @@ gst_face_recog_start (GstBaseTransform * trans)
   g_autofree gchar *landmarks = g_strdup (self->landmark_model);
   g_autofree gchar *recognition = g_strdup (self->recognition_model);
   g_autofree gchar *gallery_location = g_strdup (self->gallery_location);
+  g_autofree gchar *gallery_schema = g_strdup (self->gallery_schema);
   guint upsample = self->upsample;
   gdouble detect_threshold = self->detect_threshold;
   guint min_votes = self->min_votes, max_misses = self->max_misses;
@@ -710,7 +787,18 @@ gst_face_recog_start (GstBaseTransform * trans)
   sx_analyzer_set_detection (self->analyzer, upsample, detect_threshold);
 
   SxGallery *gallery = NULL;
-  if (gallery_location && *gallery_location) {
+  if (sx_gallery_location_is_db (gallery_location)) {
+    self->gallery_watch = sx_gallery_watch_new (gallery_location,
+        gallery_schema, &gallery, on_gallery_reloaded, on_gallery_trouble,
+        self, &error);
+    if (!self->gallery_watch) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not load the gallery from PostgreSQL: %s", error->message),
+          (NULL));
+      g_clear_pointer (&self->analyzer, sx_analyzer_free);
+      return FALSE;
+    }
+  } else if (gallery_location && *gallery_location) {
     gallery = sx_gallery_load (gallery_location, self->analyzer,
         warn_skipped_photo, self, &error);
     if (!gallery) {
@@ -719,14 +807,17 @@ gst_face_recog_start (GstBaseTransform * trans)
       g_clear_pointer (&self->analyzer, sx_analyzer_free);
       return FALSE;
     }
-    GST_INFO_OBJECT (self, "gallery '%s': %u people, %u descriptors",
-        gallery_location, sx_gallery_n_people (gallery),
-        sx_gallery_n_descriptors (gallery));
   } else {
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("No gallery set: every face will be reported as unknown"), (NULL));
   }
-  if (gallery && sx_gallery_n_people (gallery) == 0)
+  if (gallery) {
+    GST_INFO_OBJECT (self, "gallery: %u people, %u descriptors",
+        sx_gallery_n_people (gallery), sx_gallery_n_descriptors (gallery));
+    post_gallery_message (self, gallery, FALSE);
+  }
+  /* A database gallery may start empty: students get enrolled later. */
+  if (gallery && sx_gallery_n_people (gallery) == 0 && !self->gallery_watch)
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("Gallery '%s' holds nobody: every face will be reported as unknown",
             gallery_location), (NULL));
@@ -759,6 +850,7 @@ gst_face_recog_stop (GstBaseTransform * trans)
     g_thread_join (self->worker);
     self->worker = NULL;
   }
+  g_clear_pointer (&self->gallery_watch, sx_gallery_watch_free);
   analysis_result_free (take_pending (self));
   gst_clear_buffer (&self->job.buffer);
   g_clear_pointer (&self->to_rgb, gst_video_converter_free);
@@ -802,6 +894,10 @@ gst_face_recog_set_property (GObject * object, guint prop_id,
     case PROP_GALLERY:
       g_free (self->gallery_location);
       self->gallery_location = g_value_dup_string (value);
+      break;
+    case PROP_GALLERY_SCHEMA:
+      g_free (self->gallery_schema);
+      self->gallery_schema = g_value_dup_string (value);
       break;
     case PROP_LANDMARK_MODEL:
       g_free (self->landmark_model);
@@ -860,6 +956,9 @@ gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_GALLERY:
       g_value_set_string (value, self->gallery_location);
       break;
+    case PROP_GALLERY_SCHEMA:
+      g_value_set_string (value, self->gallery_schema);
+      break;
     case PROP_LANDMARK_MODEL:
       g_value_set_string (value, self->landmark_model);
       break;
@@ -906,6 +1005,7 @@ gst_face_recog_finalize (GObject * object)
   GstFaceRecog *self = GST_FACE_RECOG (object);
 
   g_free (self->gallery_location);
+  g_free (self->gallery_schema);
   g_free (self->landmark_model);
   g_free (self->recognition_model);
   g_mutex_clear (&self->lock);
@@ -934,8 +1034,13 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
   g_object_class_install_property (gobject_class, PROP_GALLERY,
       g_param_spec_string ("gallery", "Gallery",
           "Enrolled people: a folder of photos (one sub-folder per person, "
-          "or <id>_<name>.jpg files) or a descriptor file written by "
-          "surveillx-enroll", DEFAULT_GALLERY, rw));
+          "or <id>_<name>.jpg files), a descriptor file written by "
+          "surveillx-enroll, or a PostgreSQL conninfo/URI (reloaded live on "
+          "NOTIFY)", DEFAULT_GALLERY, rw));
+  g_object_class_install_property (gobject_class, PROP_GALLERY_SCHEMA,
+      g_param_spec_string ("gallery-schema", "Gallery schema",
+          "PostgreSQL schema of the students and descriptors tables (for a "
+          "database gallery)", DEFAULT_GALLERY_SCHEMA, rw));
   g_autofree gchar *recognition_default = default_recognition_model ();
   g_object_class_install_property (gobject_class, PROP_LANDMARK_MODEL,
       g_param_spec_string ("landmark-model", "Landmark model",
@@ -1010,6 +1115,7 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
 static void
 gst_face_recog_init (GstFaceRecog * self)
 {
+  self->gallery_schema = g_strdup (DEFAULT_GALLERY_SCHEMA);
   self->landmark_model = g_strdup (default_landmark_model ());
   self->recognition_model = default_recognition_model ();
   self->threshold = DEFAULT_THRESHOLD;

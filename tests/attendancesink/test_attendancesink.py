@@ -1,0 +1,473 @@
+#!/usr/bin/python3
+"""attendancesink against a real PostgreSQL server the test starts itself.
+
+Buffers carry facerecog's contract (plugins/common/sxfaceresult.h): one
+GstVideoRegionOfInterestMeta "face" per face with a "surveillx/face"
+parameter structure. appsrc feeds them, so no model is needed.
+
+usage: test_attendancesink.py CASE   (CASE: see CASES at the bottom)
+"""
+import datetime
+import os
+import select
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get('SURVEILLX_SOURCE_ROOT',
+                                               os.path.join(os.path.dirname(__file__), '..', '..')),
+                                'tests', 'peers'))
+from pgcluster import PgCluster  # noqa: E402
+
+import gi  # noqa: E402
+gi.require_version('Gst', '1.0')
+gi.require_version('GstVideo', '1.0')
+from gi.repository import GObject, Gst, GstVideo  # noqa: E402
+
+Gst.init(None)
+
+HOSTILE = [
+    "O'Brien \"Bob\"",
+    "x'); DROP TABLE students; --",
+    "S1; DROP TABLE attendance",
+    "back\\slash $1 %s \u00e9\u00e8 \u2603",
+    "tab\tnew\nline",
+]
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print('ok:', what, flush=True)
+
+
+def face_meta(buf, face):
+    meta = GstVideo.buffer_add_video_region_of_interest_meta(buf, 'face', 1, 1, 4, 4)
+    s = Gst.Structure.new_empty('surveillx/face')
+    s.set_value('label', face.get('label', face.get('id') or 'unknown'))
+    s.set_value('id', face.get('id', ''))
+    s.set_value('distance', float(face.get('distance', 0.3)))
+    s.set_value('confirmed', bool(face.get('confirmed', True)))
+    s.set_value('votes', GObject.Value(GObject.TYPE_UINT, 3))
+    s.set_value('track-id', GObject.Value(GObject.TYPE_UINT, face.get('track', 1)))
+    s.set_value('fresh', bool(face.get('fresh', True)))
+    meta.add_param(s)
+
+
+class Sink:
+    """appsrc ! attendancesink, driven buffer by buffer."""
+
+    def __init__(self, **props):
+        self.pipeline = Gst.parse_launch(
+            'appsrc name=src format=time '
+            'caps=video/x-raw,format=GRAY8,width=8,height=8,framerate=10/1 '
+            '! attendancesink name=sink')
+        self.src = self.pipeline.get_by_name('src')
+        self.sink = self.pipeline.get_by_name('sink')
+        props.setdefault('flush-interval', 100)
+        props.setdefault('max-backoff', 500)
+        for k, v in props.items():
+            self.sink.set_property(k, v)
+        self.bus = self.pipeline.get_bus()
+        self.messages = []
+        self.frame = 0
+
+    def start(self):
+        ret = self.pipeline.set_state(Gst.State.PLAYING)
+        self.drain()
+        return ret != Gst.StateChangeReturn.FAILURE
+
+    def push(self, faces):
+        buf = Gst.Buffer.new_allocate(None, 64, None)
+        buf.pts = self.frame * Gst.SECOND // 10
+        buf.duration = Gst.SECOND // 10
+        for f in faces:
+            face_meta(buf, f)
+        self.frame += 1
+        check_ret = self.src.emit('push-buffer', buf)
+        if check_ret != Gst.FlowReturn.OK:
+            raise Failure('push-buffer returned %s' % check_ret)
+
+    def drain(self):
+        while True:
+            msg = self.bus.pop()
+            if msg is None:
+                return
+            self.messages.append(msg)
+
+    def wait_for(self, pred, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in self.messages:
+                if pred(m):
+                    return m
+            msg = self.bus.timed_pop(50 * Gst.MSECOND)
+            if msg is not None:
+                self.messages.append(msg)
+        return None
+
+    def element_messages(self, name):
+        self.drain()
+        return [m.get_structure() for m in self.messages
+                if m.type == Gst.MessageType.ELEMENT
+                and m.get_structure().get_name() == name]
+
+    def errors(self):
+        self.drain()
+        return [m.parse_error() for m in self.messages if m.type == Gst.MessageType.ERROR]
+
+    def warnings(self):
+        self.drain()
+        return [m.parse_warning() for m in self.messages if m.type == Gst.MessageType.WARNING]
+
+    def stats(self):
+        return self.sink.get_property('stats')
+
+    def wait_written(self, timeout=20.0):
+        """Until everything spooled is in the database."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            st = self.stats()
+            done = st.get_value('events-written') + st.get_value('events-duplicate')
+            if st.get_value('pending') == 0 and done > 0:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def finish(self, timeout=30):
+        self.src.emit('end-of-stream')
+        msg = self.wait_for(lambda m: m.type in (Gst.MessageType.EOS, Gst.MessageType.ERROR),
+                            timeout)
+        if msg is None:
+            raise Failure('no EOS within %ds' % timeout)
+        self.stop()
+
+    def stop(self):
+        self.pipeline.set_state(Gst.State.NULL)
+        self.drain()
+
+
+def rows(pg, schema='surveillx'):
+    q = ('SELECT s.external_id, s.name, a.camera_id, a.session_key, a.sightings, '
+         'a.first_seen, a.last_seen, a.best_distance '
+         'FROM "{0}".attendance a JOIN "{0}".students s ON s.id = a.student '
+         'ORDER BY s.external_id').format(schema.replace('"', '""'))
+    return pg.query(q)
+
+
+# ---------------------------------------------------------------- cases
+
+def case_basic(pg, tmp):
+    spool = os.path.join(tmp, 'basic.spool')
+    # First start migrates the schema; pre-enrol S1 the way the tool will.
+    s = Sink(conninfo=pg.conninfo(), **{'camera-id': 'room-101', 'spool-location': spool})
+    check(s.start(), 'sink starts')
+    s.finish()
+    pg.query("INSERT INTO surveillx.students (external_id, name) VALUES ('S1', 'Ada L')")
+
+    s = Sink(conninfo=pg.conninfo(), **{'camera-id': 'room-101', 'spool-location': spool})
+    check(s.start(), 'sink restarts')
+    expected = {'S1': 0, 'S2': 0}
+    for i in range(30):
+        faces = [{'id': 'S1', 'label': 'Ada L', 'distance': 0.5 - i * 0.01}]
+        expected['S1'] += 1
+        if i % 3 == 0:
+            faces.append({'id': 'S2', 'label': 'Grace H', 'distance': 0.4, 'track': 2})
+            expected['S2'] += 1
+        # Never counted: not confirmed, too far, no id, carried forward.
+        faces.append({'id': 'S3', 'confirmed': False, 'track': 3})
+        faces.append({'id': 'S4', 'distance': 0.7, 'track': 4})
+        faces.append({'id': 'S4', 'distance': 0.6, 'track': 4})
+        faces.append({'id': '', 'label': 'unknown', 'track': 5})
+        faces.append({'id': 'S5', 'fresh': False, 'track': 6})
+        s.push(faces)
+        time.sleep(0.01)
+        if i == 10:
+            check(s.wait_written(), 'first sightings written while streaming')
+            r = rows(pg)
+            check([x[0] for x in r] == ['S1', 'S2'], 'rows appear during the stream')
+    s.finish()
+
+    r = rows(pg)
+    check([x[0] for x in r] == ['S1', 'S2'],
+          'one row per confirmed student, nothing for unconfirmed/over-threshold/no-id/stale (%s)'
+          % [x[0] for x in r])
+    today = datetime.date.today().isoformat()
+    by_id = {x[0]: x for x in r}
+    check(by_id['S1'][1] == 'Ada L', 'enrolled name kept')
+    check(by_id['S2'][1] == 'Grace H', 'unknown student added with facerecog label as name')
+    check(all(x[2] == 'room-101' for x in r), 'camera id stored')
+    check(all(x[3] == 'room-101/' + today for x in r), 'default session = camera/local date')
+    check(by_id['S1'][4] == expected['S1'] and by_id['S2'][4] == expected['S2'],
+          'sightings counted exactly (%s vs %s)' % ({k: by_id[k][4] for k in by_id}, expected))
+    check(by_id['S1'][6] > by_id['S1'][5], 'last_seen moves past first_seen')
+    check(abs(by_id['S1'][7] - 0.21) < 1e-6, 'best (smallest) distance kept')
+    added = s.element_messages('attendance-student-added')
+    check(len(added) == 1 and added[0].get_value('id') == 'S2', 'student-added message for S2')
+    check(len(s.element_messages('attendance-written')) > 0, 'attendance-written messages')
+    check(os.path.getsize(spool) == 0, 'spool compacted once everything is written')
+
+    # A second session-id is a new row; the same one again only updates it.
+    for session, n in (('math-1', 2), ('math-1', 3), ('math-2', 1)):
+        s = Sink(conninfo=pg.conninfo(), **{'camera-id': 'room-101', 'spool-location': spool,
+                                            'session-id': session})
+        s.start()
+        for _ in range(n):
+            s.push([{'id': 'S1'}])
+        s.finish()
+    got = pg.query("SELECT a.session_key, a.sightings FROM surveillx.attendance a "
+                   "WHERE a.session_key LIKE 'math-%' ORDER BY 1")
+    check(got == [('math-1', 5), ('math-2', 1)], 'session-id keys rows; repeats update (%s)' % got)
+
+    # Gallery changes NOTIFY listeners, with the schema in the payload.
+    conn = pg.connect()
+    cur = conn.cursor()
+    cur.execute('LISTEN surveillx_gallery')
+    pg.query("INSERT INTO surveillx.face_descriptors (student, descriptor, source_photo) "
+             "SELECT id, array_fill(0.5::real, ARRAY[128]), 'ada1.jpg' FROM surveillx.students "
+             "WHERE external_id = 'S1'")
+    select.select([conn], [], [], 5)
+    conn.poll()
+    payloads = [n.payload for n in conn.notifies]
+    conn.close()
+    check(any('"schema" : "surveillx"' in p and 'face_descriptors' in p for p in payloads),
+          'NOTIFY surveillx_gallery on descriptor insert (%s)' % payloads)
+    version = pg.query('SELECT max(version) FROM surveillx.schema_migrations')[0][0]
+    check(version >= 1, 'schema_migrations records version %s' % version)
+
+
+def case_hostile(pg, tmp):
+    schema = 'sx "odd"; DROP SCHEMA public --'
+    spool = os.path.join(tmp, 'hostile.spool')
+    camera = "cam'); DROP TABLE attendance; --"
+    session = "sess\"'; DELETE FROM students"
+    s = Sink(conninfo=pg.conninfo(), schema=schema,
+             **{'camera-id': camera, 'session-id': session, 'spool-location': spool})
+    check(s.start(), 'sink starts with a hostile schema name')
+    for i in range(5):
+        s.push([{'id': h, 'label': 'name of ' + h, 'track': n} for n, h in enumerate(HOSTILE)])
+    s.finish()
+    check(not s.errors(), 'no errors (%s)' % s.errors())
+    r = rows(pg, schema)
+    check(sorted(x[0] for x in r) == sorted(HOSTILE), 'hostile ids stored verbatim')
+    check(all(x[1] == 'name of ' + x[0] for x in r), 'hostile names stored verbatim')
+    check(all(x[2] == camera and x[3] == session for x in r), 'hostile camera/session verbatim')
+    check(all(x[4] == 5 for x in r), 'each seen 5 times')
+    check(pg.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'public'")[0][0] == 1,
+          'public schema still there')
+
+
+def _students(prefix, n):
+    return ['%s%02d' % (prefix, i) for i in range(n)]
+
+
+def case_kill_restart(pg, tmp):
+    """kill -9 the server mid-stream, restart: every row exactly once and
+    every sighting counted exactly once."""
+    spool = os.path.join(tmp, 'kill.spool')
+    s = Sink(conninfo=pg.conninfo(), **{'camera-id': 'room-9', 'spool-location': spool,
+                                        'session-id': 'kill', 'flush-interval': 20})
+    check(s.start(), 'sink starts')
+    ids = _students('K', 12)
+    expected = {i: 0 for i in ids}
+
+    def push_round(r):
+        faces = []
+        for n, sid in enumerate(ids):
+            if (r + n) % 2 == 0:
+                faces.append({'id': sid, 'track': n})
+                expected[sid] += 1
+        s.push(faces)
+        time.sleep(0.005)
+
+    for r in range(100):
+        push_round(r)
+    for cycle in range(3):
+        # Mid-write: kill while the writer is busy with many small batches.
+        pg.kill()
+        for r in range(60):
+            push_round(r)
+        pg.start()
+        for r in range(60):
+            push_round(r)
+    s.finish(timeout=60)
+    st = s.stats()
+    print('stats:', st.to_string(), flush=True)
+    check(st.get_value('pending') == 0, 'nothing left pending after EOS')
+    check(st.get_value('connects') >= 2, 'writer reconnected (%d connects)' % st.get_value('connects'))
+    check(len(s.warnings()) >= 1, 'outage reported as a warning')
+    check(not s.errors(), 'no error messages for an outage')
+    r = rows(pg)
+    check([x[0] for x in r] == ids, 'every student exactly one row')
+    got = {x[0]: x[4] for x in r}
+    check(got == expected, 'every sighting counted exactly once (%s vs %s)' % (got, expected))
+
+
+def case_spool_replay(pg, tmp):
+    """Stop the pipeline while the server is down; the next start replays."""
+    spool = os.path.join(tmp, 'replay.spool')
+    conninfo = pg.conninfo()
+    # Migrate once so the restarted sink's replay meets a ready schema.
+    s = Sink(conninfo=conninfo, **{'spool-location': spool})
+    s.start()
+    s.finish()
+    pg.stop()
+
+    s = Sink(conninfo=conninfo, **{'camera-id': 'room-7', 'session-id': 'replay',
+                                   'spool-location': spool, 'flush-timeout': 500})
+    check(s.start(), 'sink starts with the server down')
+    ids = _students('R', 6)
+    for r in range(20):
+        s.push([{'id': sid, 'track': n} for n, sid in enumerate(ids)])
+    t0 = time.monotonic()
+    s.finish()
+    check(time.monotonic() - t0 < 10, 'EOS + stop bounded by flush-timeout with server down')
+    check(not s.errors(), 'server down is not an error')
+    check(len(s.element_messages('attendance-spooled')) > 0, 'attendance-spooled messages')
+    size = os.path.getsize(spool)
+    check(size > 0, 'events kept in the spool (%d bytes)' % size)
+    with open(spool) as f:
+        content = f.read()
+    check(all(sid in content for sid in ids), 'spool holds every student')
+
+    pg.start()
+    s = Sink(conninfo=conninfo, **{'camera-id': 'room-7', 'spool-location': spool})
+    check(s.start(), 'sink restarts')
+    check(s.wait_written(), 'spool replayed')
+    s.finish()
+    r = rows(pg)
+    check([x[0] for x in r] == ids, 'every spooled student written once')
+    check(all(x[4] == 20 and x[3] == 'replay' for x in r),
+          'sightings and session from the spool (%s)' % [(x[0], x[3], x[4]) for x in r])
+    check(os.path.getsize(spool) == 0, 'spool compacted after replay')
+
+    # Replaying an already-written spool again changes nothing (ambiguous
+    # commit: the COMMIT reached the server, its answer did not).
+    s = Sink(conninfo=conninfo, **{'camera-id': 'room-7', 'session-id': 'dup',
+                                   'spool-location': spool})
+    s.start()
+    s.push([{'id': 'R00'}])
+    s.finish()
+    before = pg.query("SELECT sightings FROM surveillx.attendance WHERE session_key = 'dup'")
+    # Re-inject the same event ids the database already has.
+    event_ids = [x[0] for x in pg.query('SELECT event_id::text FROM surveillx.attendance_events')]
+    with open(spool, 'w') as f:
+        for eid in event_ids[-1:]:
+            f.write('{"event":"%s","student":"R00","label":"","camera":"room-7",'
+                    '"session":"dup","first":1,"last":2,"sightings":1,"distance":0.3}\n' % eid)
+    s = Sink(conninfo=conninfo, **{'spool-location': spool})
+    s.start()
+    time.sleep(0.5)
+    dup = s.stats().get_value('events-duplicate')
+    s.finish()
+    after = pg.query("SELECT sightings FROM surveillx.attendance WHERE session_key = 'dup'")
+    check(before == after == [(1,)] and dup == 1,
+          'replayed event id recognised, not counted twice (%s %s dup=%d)' % (before, after, dup))
+
+
+def _expect_start_failure(props, secret, what):
+    s = Sink(**props)
+    started = s.start()
+    err = None
+    if started:
+        m = s.wait_for(lambda m: m.type == Gst.MessageType.ERROR, 20)
+        err = m.parse_error() if m else None
+    else:
+        errs = s.errors()
+        err = errs[0] if errs else None
+    s.stop()
+    check(err is not None, '%s: error reported' % what)
+    text = err[0].message + ' ' + (err[1] or '')
+    print('   message:', text, flush=True)
+    check(secret not in text, '%s: password not in the message' % what)
+    return text
+
+
+def case_bad_config(pg, tmp):
+    spool = os.path.join(tmp, 'bad.spool')
+    text = _expect_start_failure(
+        {'conninfo': 'host=127.0.0.1 passwrd=hunter2secret', 'spool-location': spool},
+        'hunter2secret', 'misspelt keyword')
+    check('passwrd' in text, 'names the bad keyword')
+    text = _expect_start_failure(
+        {'conninfo': 'postgresql://sx:hunter2%zzsecret@127.0.0.1/db', 'spool-location': spool},
+        'hunter2', 'malformed URI')
+    check('URI' in text or 'percent' in text, 'says what is wrong with the URI')
+    text = _expect_start_failure(
+        {'conninfo': "host=127.0.0.1 port=1 password='Zk9secret", 'spool-location': spool},
+        'Zk9secret', 'unterminated quote')
+    check('unterminated' in text, 'says the quote is unterminated')
+    wrong = 'wrong-' + pg.password
+    text = _expect_start_failure(
+        {'conninfo': pg.conninfo(password=wrong), 'spool-location': spool},
+        wrong, 'wrong password')
+    check('password authentication failed' in text, 'says the password was refused')
+    check(pg.password not in text, 'real password not in the message either')
+    text = _expect_start_failure(
+        {'conninfo': 'postgresql://postgres:%s@127.0.0.1:%d/surveillx' % (wrong, pg.port),
+         'spool-location': spool}, wrong, 'wrong password in a URI')
+    text = _expect_start_failure(
+        {'conninfo': pg.conninfo(), 'schema': 'nosuchschema', 'migrate': False,
+         'spool-location': spool}, pg.password, 'missing schema')
+    check('nosuchschema' in text and 'does not exist' in text, 'names the missing schema')
+    text = _expect_start_failure(
+        {'conninfo': pg.conninfo(), 'schema': '', 'spool-location': spool},
+        pg.password, 'empty schema name')
+
+    # The password never shows through the property either.
+    s = Sink(conninfo=pg.conninfo())
+    shown = s.sink.get_property('conninfo')
+    check(pg.password not in shown and 'password=********' in shown,
+          'conninfo property reads back redacted (%s)' % shown)
+
+
+def case_spool_errors(pg, tmp):
+    afile = os.path.join(tmp, 'plainfile')
+    open(afile, 'w').close()
+    text = _expect_start_failure(
+        {'conninfo': pg.conninfo(), 'spool-location': os.path.join(afile, 'x.spool')},
+        pg.password, 'spool under a file')
+    check('x.spool' in text, 'names the spool (%s)' % text)
+    text = _expect_start_failure(
+        {'conninfo': pg.conninfo(), 'spool-location': '/dev/full'},
+        pg.password, 'spool on a device')
+    check('not a regular file' in text, 'says why')
+    # Two sinks cannot share a spool: the second is refused.
+    spool = os.path.join(tmp, 'shared.spool')
+    a = Sink(conninfo=pg.conninfo(), **{'spool-location': spool})
+    check(a.start(), 'first sink owns the spool')
+    text = _expect_start_failure(
+        {'conninfo': pg.conninfo(), 'spool-location': spool}, pg.password, 'shared spool')
+    check('in use' in text, 'says the spool is in use')
+    a.stop()
+
+
+CASES = {
+    'basic': case_basic,
+    'hostile': case_hostile,
+    'kill-restart': case_kill_restart,
+    'spool-replay': case_spool_replay,
+    'bad-config': case_bad_config,
+    'spool-errors': case_spool_errors,
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        sys.exit('usage: %s {%s}' % (sys.argv[0], '|'.join(CASES)))
+    with tempfile.TemporaryDirectory(prefix='sx-att-') as tmp, PgCluster() as pg:
+        try:
+            CASES[sys.argv[1]](pg, tmp)
+        except Failure as e:
+            print('FAIL:', e, flush=True)
+            print(pg.log_tail(), flush=True)
+            sys.exit(1)
+    print('PASS', sys.argv[1])
+
+
+if __name__ == '__main__':
+    main()
