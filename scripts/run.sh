@@ -1,47 +1,74 @@
 #!/usr/bin/env bash
-# The main job. Until surveillx-launcher exists (issue 5) this is a
-# gst-launch-1.0 demo of facerecog over a video file: it builds a short
-# classroom video from the shared group photos, enrols one photo of each
-# person, runs the element with boxes drawn and prints who it recognised.
-# Frames with boxes land in var/demo/frames/. A file is analysed
-# synchronously (every 5th frame), as offline files should be.
+# The main job: surveillx-launcher with pipelines/classroom.pipe, a local
+# PostgreSQL (project-local cluster in var/pg, schema applied, a demo
+# gallery enrolled the first time) and a local dashboard page
+# (tools/dashboard, the same Socket.IO contract as the SurveillX Flask app).
+#
+#   scripts/run.sh            then open http://127.0.0.1:5000/
+#   cameras: POST http://<this host>:8080/offer  (aiortc / the Windows client)
+#
+# Environment: PORT (8080), DASHBOARD_PORT (5000), PG_PORT (5433),
+# SURVEILLX_DB to use an existing database instead of the local one.
+# Ctrl-C stops everything (pipelines get EOS first, attendance is flushed).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 scripts/setup.sh
 scripts/build.sh build
 
+var=$top/var
+port=${PORT:-8080}
+dash_port=${DASHBOARD_PORT:-5000}
+pg_port=${PG_PORT:-5433}
 faces=${SURVEILLX_TESTDATA:-$top/../shared/testdata}/faces
-demo=var/demo
-mkdir -p "$demo/frames"
+mkdir -p "$var"
 export GST_PLUGIN_PATH=$top/build/plugins/gst SURVEILLX_MODEL_DIR=$top/models
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -z "${SURVEILLX_DB:-}" ] && [ -f "$var/pg/data/postmaster.pid" ]; then
+    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$var/pg/data" -m fast stop >/dev/null || true
+  fi
+}
+trap cleanup EXIT INT TERM
 
-# The gallery: one folder per person, their first crop.
-rm -rf "$demo/gallery"
-for photo in "$faces"/identities/*1.png; do
-  name=$(basename "$photo" 1.png)
-  mkdir -p "$demo/gallery/$name"
-  ln -s "$photo" "$demo/gallery/$name/1.png"
-done
-
-# The video: each group photo for 3 s at 15 fps, VP8 in WebM.
-if [ ! -s "$demo/classroom.webm" ]; then
-  branches=()
-  for i in 1 2 3 4 5; do
-    branches+=(filesrc location="$faces/bbt$i.jpg" ! jpegdec ! videoconvert ! videoscale
-      ! video/x-raw,width=640,height=480,pixel-aspect-ratio=1/1 ! imagefreeze num-buffers=45
-      ! video/x-raw,framerate=15/1 ! c.)
+# PostgreSQL: initdb refuses root, so the cluster belongs to the postgres user;
+# it listens on 127.0.0.1 only and trusts local connections (a demo box).
+if [ -z "${SURVEILLX_DB:-}" ]; then
+  pgbin=/usr/lib/postgresql/15/bin
+  if [ ! -f "$var/pg/data/PG_VERSION" ]; then
+    mkdir -p "$var/pg/sock"
+    chown -R postgres:postgres "$var/pg"
+    runuser -u postgres -- "$pgbin/initdb" -D "$var/pg/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  fi
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$var/pg/data" -l "$var/pg/log" -w \
+    -o "-p $pg_port -k $var/pg/sock -c listen_addresses=127.0.0.1" start >/dev/null
+  export SURVEILLX_DB="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
+fi
+enroll=build/tools/surveillx-enroll
+if [ -z "$("$enroll" --db "$SURVEILLX_DB" list)" ] && [ -d "$faces/identities" ]; then
+  echo "run: enrolling the demo gallery (one photo of each of 8 people)"
+  for photo in "$faces"/identities/*1.png; do
+    name=$(basename "$photo" 1.png)
+    "$enroll" --db "$SURVEILLX_DB" add --id "$name" --name "${name^}" "$photo" >/dev/null
   done
-  gst-launch-1.0 -q concat name=c ! videoconvert ! vp8enc deadline=1 target-bitrate=1000000 \
-    ! webmmux ! filesink location="$demo/classroom.webm" "${branches[@]}"
 fi
 
-rm -f "$demo"/frames/*.jpg
-gst-launch-1.0 -m filesrc location="$demo/classroom.webm" ! decodebin ! videoconvert \
-  ! facerecog gallery="$demo/gallery" draw=true synchronous=true interval=5 \
-  ! videoconvert ! jpegenc ! multifilesink location="$demo/frames/%05d.jpg" \
-  > "$demo/messages.log"
-echo "facerecog messages: $(grep -c '(element): facerecog' "$demo/messages.log")"
-echo "recognised (label: analyses):"
-grep -o 'label\\=\\(string\\)[A-Za-z]*' "$demo/messages.log" | sed 's/.*)//' | sort | uniq -c
-echo "frames with boxes: $demo/frames/"
+# The dashboard's page needs the Socket.IO browser client (npm, MIT).
+js=$var/socket.io-client/package/dist/socket.io.min.js
+if [ ! -f "$js" ]; then
+  mkdir -p "$var/socket.io-client"
+  (cd "$var/socket.io-client" && npm pack --silent socket.io-client@4.8.1 >/dev/null &&
+   tar -xzf socket.io-client-4.8.1.tgz package/dist/socket.io.min.js)
+fi
+/usr/bin/python3 tools/dashboard/dashboard.py --port "$dash_port" --db "$SURVEILLX_DB" \
+  --socketio-js "$js" &
+pids+=($!)
+
+export SURVEILLX_GALLERY="$SURVEILLX_DB"
+export SURVEILLX_SIO_URL="http://127.0.0.1:$dash_port"
+build/launcher/surveillx-launcher --port "$port" pipelines/classroom.pipe &
+pids+=($!)
+echo "run: dashboard http://127.0.0.1:$dash_port/ — cameras POST http://<host>:$port/offer"
+wait -n "${pids[@]}"

@@ -360,6 +360,12 @@ sx_db_connect (const gchar *conninfo, const gchar *schema, GError **error)
     return NULL;
   }
   PQclear (res);
+  /* "schema already exists, skipping" on every start is noise on stderr
+   * (libpq prints notices there); warnings and errors still come through. */
+  if (!sx_db_command (db, "SET client_min_messages = warning", error)) {
+    sx_db_free (db);
+    return NULL;
+  }
 
   g_mutex_lock (&db->cancel_lock);
   db->cancel = PQgetCancel (db->conn);

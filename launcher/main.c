@@ -1,0 +1,188 @@
+/* surveillx-launcher: answers cameras' WebRTC offers, one pipeline each,
+ * built from a pipe file (docs/pipelines.md, docs/signaling.md).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "camera.h"
+#include "pipefile.h"
+#include "signaling.h"
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+#include <stdlib.h>
+
+typedef struct {
+  GMainLoop *loop;
+  SxSignaling *sig;
+  gboolean stopping;
+} App;
+
+static void
+on_shutdown_done (gpointer user_data)
+{
+  App *app = user_data;
+  g_message ("every pipeline stopped");
+  g_main_loop_quit (app->loop);
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  App *app = user_data;
+  if (app->stopping) {
+    /* a second Ctrl-C: the user does not want to wait for the flush */
+    g_printerr ("surveillx-launcher: second signal, exiting now\n");
+    exit (1);
+  }
+  app->stopping = TRUE;
+  g_message ("signal received: flushing every pipeline (EOS)");
+  sx_signaling_shutdown (app->sig, on_shutdown_done, app);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  gint port = 8080, max_cameras = 16, max_body_kib = 64;
+  gint gather_timeout = 5000, media_timeout = 15000, disconnect_grace = 5000;
+  gint eos_timeout = 8000;
+  g_autofree gchar *address = NULL, *stun = NULL, *ice_address = NULL;
+  g_autofree gchar *token = NULL;
+  g_auto (GStrv) sets = NULL, turns = NULL;
+  gboolean check_only = FALSE;
+  GOptionEntry entries[] = {
+    { "port", 'p', 0, G_OPTION_ARG_INT, &port,
+      "HTTP port (default 8080; 0: any free port)", "PORT" },
+    { "address", 'a', 0, G_OPTION_ARG_STRING, &address,
+      "Listen on this address only (default: every interface)", "ADDR" },
+    { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets,
+      "Set a pipe-file variable (repeatable)", "KEY=VALUE" },
+    { "stun", 0, 0, G_OPTION_ARG_STRING, &stun,
+      "STUN server (stun://host:port)", "URI" },
+    { "turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &turns,
+      "TURN server (turn://user:password@host:port; repeatable)", "URI" },
+    { "ice-address", 0, 0, G_OPTION_ARG_STRING, &ice_address,
+      "Offer ICE candidates on this local address only", "ADDR" },
+    { "max-cameras", 0, 0, G_OPTION_ARG_INT, &max_cameras,
+      "Cameras at once; more get 503 (default 16)", "N" },
+    { "max-body", 0, 0, G_OPTION_ARG_INT, &max_body_kib,
+      "Largest request body in KiB; larger get 413 (default 64)", "KIB" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token,
+      "Require 'Authorization: Bearer TOKEN' (or set SURVEILLX_TOKEN)",
+      "TOKEN" },
+    { "gather-timeout", 0, 0, G_OPTION_ARG_INT, &gather_timeout,
+      "Longest wait for ICE gathering before answering, ms (default 5000)",
+      "MS" },
+    { "media-timeout", 0, 0, G_OPTION_ARG_INT, &media_timeout,
+      "Stop a camera that sent no frame for this long, ms (default 15000; "
+      "0: never)",
+      "MS" },
+    { "disconnect-grace", 0, 0, G_OPTION_ARG_INT, &disconnect_grace,
+      "Stop a camera whose ICE stays disconnected this long, ms "
+      "(default 5000)",
+      "MS" },
+    { "eos-timeout", 0, 0, G_OPTION_ARG_INT, &eos_timeout,
+      "At exit, longest wait for the pipelines to flush, ms (default 8000)",
+      "MS" },
+    { "check", 0, 0, G_OPTION_ARG_NONE, &check_only,
+      "Validate the pipe file and exit", NULL },
+    { NULL }
+  };
+
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("PIPE-FILE");
+  g_option_context_set_summary (
+      ctx, "Answers cameras' WebRTC offers "
+           "(POST /offer) and runs one pipeline per camera from PIPE-FILE.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("surveillx-launcher: %s\n", error->message);
+    return 2;
+  }
+  if (argc != 2) {
+    g_printerr ("surveillx-launcher: expected one PIPE-FILE (see --help)\n");
+    return 2;
+  }
+  if (port < 0 || port > 65535 || max_cameras < 1 || max_body_kib < 1
+      || gather_timeout < 100 || media_timeout < 0 || disconnect_grace < 0
+      || eos_timeout < 0) {
+    g_printerr ("surveillx-launcher: an option is out of range\n");
+    return 2;
+  }
+  if (token == NULL && g_getenv ("SURVEILLX_TOKEN"))
+    token = g_strdup (g_getenv ("SURVEILLX_TOKEN"));
+  if (token && *token == '\0')
+    g_clear_pointer (&token, g_free);
+
+  const gchar *pipe_path = argv[1];
+  g_autofree gchar *pipe_text = NULL;
+  if (!g_file_get_contents (pipe_path, &pipe_text, NULL, &error)) {
+    g_printerr ("surveillx-launcher: %s\n", error->message);
+    return 1;
+  }
+  g_autoptr (GHashTable) vars = sx_pipe_vars_new ();
+  sx_pipe_vars_add_environment (vars, NULL);
+  for (gchar **s = sets; s && *s; s++) {
+    if (!sx_pipe_vars_add_assignment (vars, *s, &error)) {
+      g_printerr ("surveillx-launcher: %s\n", error->message);
+      return 2;
+    }
+  }
+
+  /* Fail fast on a typo: expand and build the pipeline once, with a dummy
+   * camera id, before accepting any camera. */
+  g_hash_table_replace (vars, g_strdup ("CAMERA_ID"), g_strdup ("validate"));
+  g_autofree gchar *probe = sx_pipe_expand (pipe_text, pipe_path, vars, &error);
+  if (probe == NULL) {
+    /* the message names the file and line already */
+    g_printerr ("surveillx-launcher: %s\n", error->message);
+    return 1;
+  }
+  if (!sx_camera_validate_pipeline (probe, &error)) {
+    g_printerr ("surveillx-launcher: %s: %s\n", pipe_path, error->message);
+    return 1;
+  }
+  g_hash_table_remove (vars, "CAMERA_ID");
+  if (check_only) {
+    g_print ("%s: OK\n", pipe_path);
+    return 0;
+  }
+
+  SxSignalingOptions options = {
+    .max_cameras = max_cameras,
+    .max_body = (gsize) max_body_kib * 1024,
+    .token = token,
+    .eos_timeout_ms = eos_timeout,
+    .camera = {
+          .stun_server = stun,
+          .turn_servers = turns,
+          .ice_address = ice_address,
+          .gather_timeout_ms = gather_timeout,
+          .media_timeout_ms = media_timeout,
+          .disconnect_grace_ms = disconnect_grace,
+        },
+  };
+  App app = { 0 };
+  app.loop = g_main_loop_new (NULL, FALSE);
+  app.sig = sx_signaling_new (pipe_text, pipe_path, vars, &options);
+  if (!sx_signaling_listen (app.sig, address, port, &error)) {
+    g_printerr ("surveillx-launcher: cannot listen: %s\n", error->message);
+    return 1;
+  }
+  g_autofree gchar *uri = sx_signaling_get_uri (app.sig);
+  /* on stdout, one line, so scripts and tests can find a port chosen with
+   * --port 0 */
+  g_print ("surveillx-launcher: listening on %s (pipe file %s%s)\n", uri,
+           pipe_path, token ? ", bearer token required" : "");
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, &app);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &app);
+
+  g_main_loop_run (app.loop);
+
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  sx_signaling_free (app.sig);
+  g_main_loop_unref (app.loop);
+  gst_deinit ();
+  return 0;
+}

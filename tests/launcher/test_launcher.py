@@ -1,0 +1,546 @@
+#!/usr/bin/python3
+"""surveillx-launcher end to end, with real peers the test starts itself:
+Debian's aiortc as the cameras, the Flask-SocketIO server of tests/peers as
+the dashboard, a throwaway PostgreSQL for attendance.
+
+usage: test_launcher.py CASE   (CASE: see CASES at the bottom)
+
+WebRTC needs a non-loopback address (libnice skips loopback, aiortc drops
+127.0.0.1), so each case re-runs itself under `unshare --net`: a private
+network namespace with a veth pair 192.0.2.1/24 + 192.0.2.2/24 and its own
+loopback. The launcher listens and gathers ICE on 192.0.2.1 only; the
+dashboard and PostgreSQL listen on the namespace's 127.0.0.1. Everything
+the test starts is killed at the end, and the namespace goes with its last
+process.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+PYTHON = '/usr/bin/python3'
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get('SURVEILLX_SOURCE_ROOT',
+                             os.path.dirname(os.path.dirname(HERE)))
+BUILD_ROOT = os.environ.get('SURVEILLX_BUILD_ROOT', '')
+TESTDATA = os.environ.get('SURVEILLX_TESTDATA',
+                          os.path.join(SOURCE_ROOT, '..', 'shared', 'testdata'))
+LAUNCHER = os.path.join(BUILD_ROOT, 'launcher', 'surveillx-launcher')
+PEERS = os.path.join(SOURCE_ROOT, 'tests', 'peers')
+CAMERA = os.path.join(HERE, 'aiortc_camera.py')
+ADDR = '192.0.2.1'
+PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj',
+          'sheldon', 'stuart']
+# What facerecog names in each group photo at 640x360 (measured with the
+# one-photo-per-person gallery below): bbt4 alone has amy and bernadette,
+# bbt5 alone has howard.
+ONLY_IN = {'bbt4': {'amy', 'bernadette'}, 'bbt5': {'howard'}}
+
+sys.path.insert(0, PEERS)
+
+failures = []
+
+
+def check(cond, what):
+    print(('ok: ' if cond else 'FAIL: ') + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def enter_namespace():
+    """Re-exec under `unshare --net` once, then build the veth pair."""
+    if os.environ.get('SX_LAUNCHER_NETNS') != '1':
+        env = dict(os.environ, SX_LAUNCHER_NETNS='1')
+        os.execvpe('unshare', ['unshare', '--net', '--', PYTHON] + sys.argv,
+                   env)
+    for cmd in (['ip', 'link', 'set', 'lo', 'up'],
+                ['ip', 'link', 'add', 'sxl0', 'type', 'veth', 'peer', 'name',
+                 'sxl1'],
+                ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'sxl0'],
+                ['ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'sxl1'],
+                ['ip', 'link', 'set', 'sxl0', 'up'],
+                ['ip', 'link', 'set', 'sxl1', 'up']):
+        subprocess.run(cmd, check=True)
+
+
+def free_port(host='127.0.0.1'):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Procs:
+    """Every process the test starts, killed (group and all) at the end."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, args, log, **kw):
+        f = open(log, 'w')
+        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
+                             start_new_session=True, **kw)
+        p.log = log
+        self.procs.append(p)
+        return p
+
+    def kill_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+
+
+def wait_for(pred, timeout, step=0.2):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """(status, parsed JSON or text) of one request."""
+    data = body if isinstance(body, (bytes, type(None))) else \
+        json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors='replace')
+
+
+class Env:
+    """Temporary folder, gallery, videos, dashboard, launcher."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix='sx-launcher-')
+        self.procs = Procs()
+        self.gallery = os.path.join(self.tmp, 'gallery')
+        for p in PEOPLE:
+            os.makedirs(os.path.join(self.gallery, p))
+            os.symlink(os.path.join(TESTDATA, 'faces', 'identities',
+                                    p + '1.png'),
+                       os.path.join(self.gallery, p, p + '1.png'))
+        self.videos = {}
+        self.sio_port = None
+        self.launcher = None
+        self.base = None
+
+    def video(self, photo, seconds=90):
+        """A VP8 webm of a group photo, longer than any case runs (aiortc's
+        looping would stop pacing)."""
+        if photo in self.videos:
+            return self.videos[photo]
+        out = os.path.join(self.tmp, photo + '.webm')
+        subprocess.run(
+            ['gst-launch-1.0', '-q', 'filesrc', 'location=' +
+             os.path.join(TESTDATA, 'faces', photo + '.jpg'), '!', 'jpegdec',
+             '!', 'videoconvert', '!', 'videoscale', '!',
+             'video/x-raw,width=640,height=360', '!', 'imagefreeze',
+             'num-buffers=%d' % (seconds * 15), '!',
+             'video/x-raw,framerate=15/1', '!', 'videoconvert', '!',
+             'vp8enc', 'deadline=1', 'target-bitrate=800000',
+             'keyframe-max-dist=30', '!', 'webmmux', '!', 'filesink',
+             'location=' + out], check=True)
+        self.videos[photo] = out
+        return out
+
+    def start_dashboard(self):
+        self.sio_port = free_port()
+        self.procs.start([PYTHON, os.path.join(PEERS, 'sio_server.py'),
+                          '--port', str(self.sio_port)],
+                         os.path.join(self.tmp, 'sio.log'))
+        ok = wait_for(lambda: self.sio('stats') is not None, 20)
+        check(bool(ok), 'Flask-SocketIO server up')
+
+    def sio(self, what):
+        try:
+            with urllib.request.urlopen('http://127.0.0.1:%d/control/%s' %
+                                        (self.sio_port, what), timeout=5) as r:
+                return json.loads(r.read())
+        except (OSError, ValueError):
+            return None
+
+    def start_launcher(self, pipe, extra=(), env_extra=None):
+        env = dict(os.environ)
+        env.setdefault('SURVEILLX_MODEL_DIR',
+                       os.path.join(SOURCE_ROOT, 'models'))
+        env['SURVEILLX_GALLERY'] = self.gallery
+        env['SURVEILLX_SIO_URL'] = 'http://127.0.0.1:%d' % self.sio_port
+        env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
+        env.update(env_extra or {})
+        log = os.path.join(self.tmp, 'launcher.log')
+        self.launcher = self.procs.start(
+            [LAUNCHER, '--address', ADDR, '--port', '0', '--ice-address',
+             ADDR, os.path.join(SOURCE_ROOT, 'pipelines', pipe)] +
+            list(extra), log, env=env)
+
+        def listening():
+            with open(log) as f:
+                for line in f:
+                    if 'listening on http://' in line:
+                        return line.split('listening on ')[1].split()[0]
+            return None
+        uri = wait_for(listening, 30)
+        check(uri is not None, 'launcher listening')
+        if uri is None:
+            self.dump()
+            raise SystemExit(1)
+        self.base = uri.rstrip('/')
+
+    def camera(self, camera_id, photo, duration, token=None, name=None):
+        args = [PYTHON, CAMERA, '--url', self.base + '/offer', '--video',
+                self.video(photo), '--duration', str(duration)]
+        if camera_id is not None:
+            args += ['--camera-id', camera_id]
+        if token:
+            args += ['--token', token]
+        log = os.path.join(self.tmp, 'camera-%s.log' % (name or camera_id))
+        return self.procs.start(args, log)
+
+    def metrics(self, headers=None):
+        status, text = http('GET', self.base + '/metrics', headers=headers)
+        values = {}
+        if status == 200:
+            for line in text.splitlines():
+                if line and not line.startswith('#'):
+                    k, v = line.rsplit(' ', 1)
+                    values[k] = float(v)
+        return values
+
+    def frames(self, camera_id):
+        return [f for f in (self.sio('frames') or [])
+                if str(f['camera_id']) == camera_id]
+
+    def stop_launcher(self):
+        """SIGTERM: EOS to every pipeline, bounded, then exit 0."""
+        if self.launcher is None or self.launcher.poll() is not None:
+            return None
+        self.launcher.send_signal(signal.SIGTERM)
+        try:
+            return self.launcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def dump(self):
+        for p in self.procs.procs:
+            print('---- %s (exit %s)' % (os.path.basename(p.log), p.poll()))
+            with open(p.log, errors='replace') as f:
+                lines = [l for l in f if 'gstsfelement' not in l]
+            sys.stdout.writelines(lines[-40:])
+
+    def close(self):
+        self.procs.kill_all()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def camera_events(proc):
+    with open(proc.log) as f:
+        return [json.loads(l) for l in f if l.startswith('{')]
+
+
+def labels(frames):
+    return {face['label'] for f in frames for face in (f['faces'] or [])}
+
+
+def check_frames(env, camera_id, photo, min_frames=10):
+    frames = env.frames(camera_id)
+    check(len(frames) >= min_frames,
+          '%s: %d frames reached the dashboard (>= %d)' %
+          (camera_id, len(frames), min_frames))
+    check(all(f['jpeg_ok'] and f['size'] > 1000 for f in frames),
+          '%s: every frame is a valid JPEG' % camera_id)
+    named = labels(frames) - {'unknown'}
+    check(ONLY_IN[photo] <= named,
+          '%s: faces name %s (got %s)' % (camera_id, sorted(ONLY_IN[photo]),
+                                          sorted(named)))
+    return frames
+
+
+# ---- cases ----------------------------------------------------------------
+
+def case_preview(env):
+    """One aiortc camera through pipelines/preview.pipe."""
+    env.start_dashboard()
+    env.start_launcher('preview.pipe')
+    cam = env.camera('room-4', 'bbt4', 25)
+    got = wait_for(lambda: len(env.frames('room-4')) >= 25, 60)
+    check(bool(got), 'room-4: frames arrive')
+    frames = check_frames(env, 'room-4', 'bbt4')
+    check(all(f['camera_id'] == 'room-4' for f in frames), 'camera id kept')
+    m = env.metrics()
+    check(m.get('surveillx_cameras') == 1, 'metrics: 1 camera')
+    fin = m.get('surveillx_camera_frames_in_total{camera_id="room-4"}', 0)
+    check(fin >= 50, 'metrics: %d VP8 frames in' % fin)
+    out = m.get('surveillx_camera_frames_emitted_total{camera_id="room-4"}', 0)
+    # 15 fps in, at most 5 fps out (videorate after capssetter)
+    check(0 < out <= fin / 2.5, 'metrics: %d frames emitted for %d in (<= 5 '
+          'of 15/s)' % (out, fin))
+    check(m.get('surveillx_camera_faces_total{camera_id="room-4"}', 0) > 0,
+          'metrics: faces counted')
+    answer = [e for e in camera_events(cam) if e['event'] == 'answer']
+    mline = [l for l in answer[0]['sdp'].splitlines()
+             if l.startswith('m=video')] if answer else []
+    # aiortc offers VP8 as 97 (Chrome as 96): the answer must keep it
+    check(mline and mline[0].split()[3:] == ['97'],
+          'answer uses the offered VP8 payload type 97 (%s)' % mline)
+    check(answer and 'a=candidate' in answer[0]['sdp'] and
+          '192.0.2.1' in answer[0]['sdp'] and
+          '192.0.2.2' not in answer[0]['sdp'],
+          'non-trickle answer with candidates on --ice-address only')
+    status, health = http('GET', env.base + '/healthz')
+    check(status == 200 and health.get('status') == 'ok', '/healthz ok')
+    rc = env.stop_launcher()
+    check(rc == 0, 'SIGTERM: launcher flushed and exited 0 (got %s)' % rc)
+    with open(env.launcher.log) as f:
+        log = f.read()
+    check('camera room-4: flushed' in log, 'SIGTERM: EOS reached the sinks')
+    cam.wait(timeout=60)
+
+
+def case_two_cameras(env):
+    """Two cameras at once, then one reconnects: no cross-talk."""
+    env.start_dashboard()
+    env.start_launcher('preview.pipe')
+    env.video('bbt4')
+    env.video('bbt5')
+    a = env.camera('cam-a', 'bbt4', 40)
+    b = env.camera('cam-b', 'bbt5', 40)
+    got = wait_for(lambda: len(env.frames('cam-a')) >= 20 and
+                   len(env.frames('cam-b')) >= 20, 60)
+    check(bool(got), 'both cameras stream')
+    fa = check_frames(env, 'cam-a', 'bbt4')
+    fb = check_frames(env, 'cam-b', 'bbt5')
+    check(not (labels(fa) & ONLY_IN['bbt5']),
+          'cam-a frames carry no face of cam-b\'s photo')
+    check(not (labels(fb) & ONLY_IN['bbt4']),
+          'cam-b frames carry no face of cam-a\'s photo')
+    m = env.metrics()
+    check(m.get('surveillx_cameras') == 2, 'metrics: 2 cameras')
+
+    # cam-a reconnects (the Windows client restarting): its pipeline is
+    # replaced, cam-b keeps streaming
+    a.kill()
+    a.wait()
+    a2 = env.camera('cam-a', 'bbt4', 30, name='cam-a-2')
+    before_b = len(env.frames('cam-b'))
+    time.sleep(1)
+    got = wait_for(lambda: env.metrics().get(
+        'surveillx_camera_restarts_total{camera_id="cam-a"}') == 1, 30)
+    check(bool(got), 'metrics: cam-a restarted once')
+    n_a = len(env.frames('cam-a'))
+    got = wait_for(lambda: len(env.frames('cam-a')) >= n_a + 10, 60)
+    check(bool(got), 'cam-a streams again after reconnecting')
+    check(len(env.frames('cam-b')) > before_b + 10,
+          'cam-b kept streaming meanwhile')
+    check(env.metrics().get('surveillx_cameras') == 2,
+          'still 2 cameras (the old cam-a pipeline is gone)')
+
+    # a peer that vanishes without a word is torn down (ICE / no media)
+    b.kill()
+    b.wait()
+    got = wait_for(lambda: env.metrics().get('surveillx_cameras') == 1, 40)
+    check(bool(got), 'cam-b torn down after its peer vanished')
+    with open(env.launcher.log) as f:
+        why = [l.strip() for l in f if 'camera cam-b: stopping' in l]
+    print('   teardown: %s' % why, flush=True)
+    n_a = len(env.frames('cam-a'))
+    time.sleep(3)
+    check(len(env.frames('cam-a')) > n_a, 'cam-a unaffected')
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+    a2.wait(timeout=60)
+
+
+def case_bad_requests(env):
+    """Hostile and broken requests: the right status, and the launcher keeps
+    serving the camera it has."""
+    token = 'tok-' + os.urandom(6).hex()
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', ['--max-cameras', '1'],
+                       env_extra={'SURVEILLX_TOKEN': token})
+    auth = {'Authorization': 'Bearer ' + token,
+            'Content-Type': 'application/json'}
+    url = env.base + '/offer'
+
+    status, _ = http('GET', env.base + '/healthz')
+    check(status == 200, '/healthz needs no token')
+    status, body = http('POST', url, {'sdp': 'v=0', 'type': 'offer'},
+                        {'Authorization': 'Bearer wrong'})
+    check(status == 401, 'wrong token -> 401 (%s)' % status)
+    status, body = http('POST', url, {'sdp': 'v=0', 'type': 'offer'})
+    check(status == 401, 'no token -> 401 (%s)' % status)
+    status, body = http('GET', env.base + '/metrics')
+    check(status == 401, '/metrics needs the token (%s)' % status)
+
+    cam = env.camera('room-1', 'bbt4', 60, token=token)
+    got = wait_for(lambda: len(env.frames('room-1')) >= 5, 60)
+    check(bool(got), 'the authorised camera streams')
+
+    status, body = http('POST', url, b'{"sdp": "v=0", "type":', auth)
+    check(status == 400 and 'malformed JSON' in body.get('error', ''),
+          'malformed JSON -> 400 with a reason (%s %s)' % (status, body))
+    status, body = http('POST', url, b'[1, 2]', auth)
+    check(status == 400, 'JSON not an object -> 400')
+    status, body = http('POST', url, {'sdp': 'hello', 'type': 'offer'}, auth)
+    check(status == 400 and 'SDP' in body.get('error', ''),
+          'malformed SDP -> 400 with a reason (%s %s)' % (status, body))
+    audio_only = ('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n'
+                  'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n'
+                  'a=rtpmap:111 opus/48000/2\r\n')
+    status, body = http('POST', url, {'sdp': audio_only, 'type': 'offer'},
+                        auth)
+    check(status == 400 and 'VP8' in body.get('error', ''),
+          'offer without VP8 -> 400 (%s %s)' % (status, body))
+    status, body = http('POST', url, {'sdp': audio_only, 'type': 'answer'},
+                        auth)
+    check(status == 400, 'type answer -> 400')
+    status, body = http('POST', url, {'sdp': audio_only, 'type': 'offer',
+                                      'camera_id': '../etc"; x'}, auth)
+    check(status == 400 and 'camera_id' in body.get('error', ''),
+          'bad camera_id -> 400 (%s)' % status)
+    status, body = http('PUT', url, {}, auth)
+    check(status == 405, 'PUT -> 405')
+
+    # 10 MB: refused from its headers, before the body is read
+    big = b'{"sdp": "' + b'x' * (10 * 1024 * 1024) + b'"}'
+    try:
+        status, body = http('POST', url, big, auth)
+    except (ConnectionError, urllib.error.URLError) as e:
+        # the server may answer and close while the body is still going out
+        status, body = 413 if '413' in str(e) else str(e), None
+    check(status == 413, '10 MB body -> 413 (%s)' % status)
+
+    # one camera already: a second one is refused, a reconnect is not
+    second = env.camera('room-2', 'bbt5', 10, token=token)
+    second.wait(timeout=60)
+    errors = [e['error'] for e in camera_events(second)
+              if e['event'] == 'error']
+    check(errors and '503' in errors[0],
+          '--max-cameras 1: second camera -> 503 (%s)' % errors)
+
+    n = len(env.frames('room-1'))
+    check(wait_for(lambda: len(env.frames('room-1')) > n + 5, 20),
+          'room-1 kept streaming through all of it')
+    m = env.metrics({'Authorization': 'Bearer ' + token})
+    check(m.get('surveillx_cameras') == 1, 'metrics: still 1 camera')
+    for code in ('400', '401', '405', '413', '503'):
+        check(m.get('surveillx_http_responses_total{code="%s"}' % code, 0) > 0,
+              'metrics count %s responses' % code)
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+    cam.wait(timeout=60)
+
+
+def case_classroom(env):
+    """pipelines/classroom.pipe with a real PostgreSQL: attendance rows for
+    the faces the camera shows, frames on the dashboard."""
+    from pgcluster import PgCluster
+    with PgCluster() as pg:
+        env.start_dashboard()
+        env.start_launcher('classroom.pipe',
+                           ['--set', 'SURVEILLX_SESSION=math-1'],
+                           env_extra={'SURVEILLX_DB': pg.conninfo()})
+        cam = env.camera('room-101', 'bbt4', 40)
+
+        def present():
+            try:
+                rows = pg.query(
+                    "SELECT s.external_id, a.camera_id, a.session_key, "
+                    "a.sightings FROM surveillx.attendance a JOIN "
+                    "surveillx.students s ON s.id = a.student")
+            except Exception:
+                return None
+            return rows if {r[0] for r in rows} >= ONLY_IN['bbt4'] else None
+        rows = wait_for(present, 60, step=1)
+        check(rows is not None, 'attendance rows appear for amy and '
+              'bernadette (%s)' % rows)
+        if rows:
+            check(all(r[1] == 'room-101' and r[2] == 'math-1' for r in rows),
+                  'rows carry the camera id and the --set session')
+            check(not ({r[0] for r in rows} & ONLY_IN['bbt5']),
+                  'nobody absent is marked present')
+        check(bool(wait_for(lambda: len(env.frames('room-101')) >= 10, 30)),
+              'room-101: frames arrive')
+        check_frames(env, 'room-101', 'bbt4')
+        before = {r[0]: r[1] for r in (pg.query(
+            "SELECT s.external_id, a.sightings FROM surveillx.attendance a "
+            "JOIN surveillx.students s ON s.id = a.student"))}
+        check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+        after = {r[0]: r[1] for r in (pg.query(
+            "SELECT s.external_id, a.sightings FROM surveillx.attendance a "
+            "JOIN surveillx.students s ON s.id = a.student"))}
+        check(all(after.get(k, 0) >= v for k, v in before.items()),
+              'the EOS flush kept every sighting')
+        cam.wait(timeout=60)
+
+
+def case_bad_pipe(env):
+    """A typo in the pipe file fails at start-up, naming it."""
+    bad = os.path.join(env.tmp, 'bad.pipe')
+    with open(os.path.join(SOURCE_ROOT, 'pipelines', 'preview.pipe')) as f:
+        text = f.read()
+    for broken, needle in ((text.replace('jpegenc quality', 'jpegenc qualty'),
+                            'qualty'),
+                           (text + '\n! fakesink x=${NOT_SET}\n',
+                            'bad.pipe:%d: unknown variable ${NOT_SET}' %
+                            (text.count('\n') + 2)),
+                           (text.replace('name=webrtc', 'name=rtc')
+                            .replace('webrtc.', 'rtc.'),
+                            "no element named 'webrtc'")):
+        with open(bad, 'w') as f:
+            f.write(broken)
+        r = subprocess.run([LAUNCHER, '--port', '0', bad],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and needle in r.stderr,
+              'start-up refuses a broken pipe file: %r' % needle)
+
+
+CASES = {
+    'preview': case_preview,
+    'two-cameras': case_two_cameras,
+    'bad-requests': case_bad_requests,
+    'classroom': case_classroom,
+    'bad-pipe': case_bad_pipe,
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print('usage: test_launcher.py %s' % '|'.join(CASES))
+        return 2
+    enter_namespace()
+    env = Env()
+    try:
+        CASES[sys.argv[1]](env)
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        failures.append('exception: %s' % e)
+    finally:
+        if failures:
+            env.dump()
+        env.close()
+    print('%s: %s' % (sys.argv[1], 'FAILED: %s' % failures if failures
+                      else 'PASS'), flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
