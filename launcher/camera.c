@@ -51,6 +51,15 @@ struct _SxCamera {
   GMutex lock;
   GCond cond; /* ICE gathering state changed, or stopping */
 
+  /* Remote ICE candidates that came (trickled) before the offer was
+   * applied: webrtcbin cannot take them yet. */
+  GQueue early_candidates;         /* of RemoteCandidate, under lock */
+  gboolean remote_description_set; /* under lock */
+  GPtrArray *data_channels;        /* under lock */
+
+  gchar *remote_candidate_type; /* of the selected pair, under lock */
+  guint stats_tick;             /* main context */
+
   atomic_uint_fast64_t frames_in;
   atomic_int_fast64_t last_frame_us;
   guint64 faces, frames_emitted, drops; /* main context */
@@ -58,6 +67,28 @@ struct _SxCamera {
 
 static void camera_free (SxCamera *camera);
 static void clear_eos_waiting (SxCamera *camera);
+
+typedef struct {
+  guint mline;
+  gchar *candidate;
+} RemoteCandidate;
+
+static void
+remote_candidate_free (gpointer data)
+{
+  RemoteCandidate *c = data;
+  g_free (c->candidate);
+  g_free (c);
+}
+
+static void
+drop_data_channel (gpointer data)
+{
+  GObject *channel = data;
+  g_signal_handlers_disconnect_matched (channel, G_SIGNAL_MATCH_FUNC, 0, 0,
+                                        NULL, NULL, NULL);
+  g_object_unref (channel);
+}
 
 static void
 drop_source (GSource **source)
@@ -98,6 +129,9 @@ camera_free (SxCamera *camera)
      * started is still cheap to bring down here */
     gst_element_set_state (camera->pipeline, GST_STATE_NULL);
   }
+  g_queue_clear_full (&camera->early_candidates, remote_candidate_free);
+  g_clear_pointer (&camera->data_channels, g_ptr_array_unref);
+  g_free (camera->remote_candidate_type);
   g_clear_object (&camera->ice_agent);
   g_clear_object (&camera->webrtc);
   g_clear_object (&camera->pipeline);
@@ -209,6 +243,8 @@ on_pad_added (GstElement *webrtc, GstPad *pad, SxCamera *camera)
 
 /* ---- ICE state ---- */
 
+static void request_ice_stats (SxCamera *camera);
+
 static gboolean
 disconnect_grace_expired (gpointer user_data)
 {
@@ -231,6 +267,8 @@ ice_state_changed_main (gpointer user_data)
     case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
     case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
       camera->connected = TRUE;
+      camera->stats_tick = 1; /* and again in a few seconds */
+      request_ice_stats (camera);
       drop_source (&camera->disconnect_timer);
       break;
     case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
@@ -268,6 +306,74 @@ on_ice_gathering_state (GObject *webrtc, GParamSpec *pspec, SxCamera *camera)
   g_mutex_lock (&camera->lock);
   g_cond_broadcast (&camera->cond);
   g_mutex_unlock (&camera->lock);
+}
+
+/* ---- data channels ---- */
+
+static void
+on_channel_message (GObject *channel, const gchar *text, SxCamera *camera)
+{
+  /* FastRTC clients talk on their channel (e.g. "pause"); nothing in a
+   * camera pipeline answers, but it is worth seeing when debugging */
+  GST_DEBUG ("camera %s: data channel message: %.200s", camera->id, text);
+}
+
+/* FastRTC's clients open a data channel with their offer; webrtcbin
+ * negotiates it (SCTP) and hands it over here. It is kept open for the
+ * camera's lifetime: a channel nobody holds is closed. */
+static void
+on_data_channel (GstElement *webrtc, GObject *channel, SxCamera *camera)
+{
+  g_autofree gchar *label = NULL;
+  g_object_get (channel, "label", &label, NULL);
+  GST_INFO ("camera %s: data channel '%s' opened by the peer", camera->id,
+            label ? label : "");
+  g_signal_connect (channel, "on-message-string",
+                    G_CALLBACK (on_channel_message), camera);
+  g_mutex_lock (&camera->lock);
+  g_ptr_array_add (camera->data_channels, g_object_ref (channel));
+  g_mutex_unlock (&camera->lock);
+}
+
+/* ---- remote ICE candidates (trickle) ---- */
+
+void
+sx_camera_add_ice_candidate (SxCamera *camera, guint mline,
+                             const gchar *candidate)
+{
+  g_mutex_lock (&camera->lock);
+  if (!camera->remote_description_set) {
+    RemoteCandidate *c = g_new0 (RemoteCandidate, 1);
+    c->mline = mline;
+    c->candidate = g_strdup (candidate);
+    g_queue_push_tail (&camera->early_candidates, c);
+    g_mutex_unlock (&camera->lock);
+    GST_DEBUG ("camera %s: candidate queued until the offer is applied",
+               camera->id);
+    return;
+  }
+  g_mutex_unlock (&camera->lock);
+  GST_DEBUG ("camera %s: remote candidate for m-line %u: %s", camera->id, mline,
+             candidate);
+  g_signal_emit_by_name (camera->webrtc, "add-ice-candidate", mline, candidate);
+}
+
+/* After set-remote-description: the queued candidates go in, later ones
+ * go straight through. */
+static void
+flush_early_candidates (SxCamera *camera)
+{
+  g_mutex_lock (&camera->lock);
+  camera->remote_description_set = TRUE;
+  GQueue queued = camera->early_candidates;
+  g_queue_init (&camera->early_candidates);
+  g_mutex_unlock (&camera->lock);
+  for (GList *l = queued.head; l; l = l->next) {
+    RemoteCandidate *c = l->data;
+    g_signal_emit_by_name (camera->webrtc, "add-ice-candidate", c->mline,
+                           c->candidate);
+  }
+  g_queue_clear_full (&queued, remote_candidate_free);
 }
 
 /* ---- bus and watchdog (main context) ---- */
@@ -355,10 +461,93 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* ---- the selected ICE pair, from webrtcbin's statistics ---- */
+
+typedef struct {
+  const gchar *wanted_id;
+  const GstStructure *found;
+} StatsLookup;
+
+static gboolean
+find_stats_entry (GQuark field, const GValue *value, gpointer user_data)
+{
+  StatsLookup *lookup = user_data;
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  const GstStructure *s = gst_value_get_structure (value);
+  const gchar *id = gst_structure_get_string (s, "id");
+  if (lookup->wanted_id
+          ? g_strcmp0 (id, lookup->wanted_id) == 0
+          : gst_structure_has_field (s, "selected-candidate-pair-id")) {
+    lookup->found = s;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static const GstStructure *
+stats_entry (const GstStructure *stats, const gchar *id)
+{
+  StatsLookup lookup = { id, NULL };
+  gst_structure_foreach (stats, find_stats_entry, &lookup);
+  return lookup.found;
+}
+
+/* transport -> selected pair -> its remote candidate's type: "host" when
+ * the peer's candidate came in the offer or by trickle, "prflx" when ICE
+ * only learnt it from the peer's checks, "relay" through TURN. */
+static void
+on_stats (GstPromise *promise, gpointer user_data)
+{
+  SxCamera *camera = user_data;
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+    goto done;
+  const GstStructure *stats = gst_promise_get_reply (promise);
+  if (stats
+      && gst_debug_category_get_threshold (sx_camera_debug) >= GST_LEVEL_LOG) {
+    g_autofree gchar *text = gst_structure_to_string (stats);
+    GST_LOG ("camera %s: stats %s", camera->id, text);
+  }
+  const GstStructure *transport = stats ? stats_entry (stats, NULL) : NULL;
+  const gchar *pair_id
+      = transport
+            ? gst_structure_get_string (transport, "selected-candidate-pair-id")
+            : NULL;
+  const GstStructure *pair = pair_id ? stats_entry (stats, pair_id) : NULL;
+  const gchar *remote_id
+      = pair ? gst_structure_get_string (pair, "remote-candidate-id") : NULL;
+  const GstStructure *remote
+      = remote_id ? stats_entry (stats, remote_id) : NULL;
+  const gchar *type
+      = remote ? gst_structure_get_string (remote, "candidate-type") : NULL;
+  if (type) {
+    g_mutex_lock (&camera->lock);
+    if (g_strcmp0 (camera->remote_candidate_type, type) != 0) {
+      GST_INFO ("camera %s: selected remote candidate is %s", camera->id, type);
+      g_free (camera->remote_candidate_type);
+      camera->remote_candidate_type = g_strdup (type);
+    }
+    g_mutex_unlock (&camera->lock);
+  }
+done:
+  gst_promise_unref (promise);
+}
+
+static void
+request_ice_stats (SxCamera *camera)
+{
+  GstPromise *promise = gst_promise_new_with_change_func (
+      on_stats, sx_camera_ref (camera), (GDestroyNotify)sx_camera_unref);
+  g_signal_emit_by_name (camera->webrtc, "get-stats", NULL, promise);
+}
+
 static gboolean
 watchdog_tick (gpointer user_data)
 {
   SxCamera *camera = user_data;
+  /* the selected pair can change: look again now and then */
+  if (camera->connected && camera->stats_tick++ % 5 == 0)
+    request_ice_stats (camera);
   if (!camera->answered || camera->options.media_timeout_ms == 0)
     return G_SOURCE_CONTINUE;
   gint64 idle_us
@@ -453,6 +642,8 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
   g_cond_init (&camera->cond);
   atomic_init (&camera->frames_in, 0);
   atomic_init (&camera->last_frame_us, g_get_monotonic_time ());
+  g_queue_init (&camera->early_candidates);
+  camera->data_channels = g_ptr_array_new_with_free_func (drop_data_channel);
 
   gst_object_set_name (GST_OBJECT (pipeline), id);
   g_object_set (pipeline, "message-forward", TRUE, NULL);
@@ -487,6 +678,8 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
                     G_CALLBACK (on_ice_connection_state), camera);
   g_signal_connect (webrtc, "notify::ice-gathering-state",
                     G_CALLBACK (on_ice_gathering_state), camera);
+  g_signal_connect (webrtc, "on-data-channel", G_CALLBACK (on_data_channel),
+                    camera);
 
   GstBus *bus = gst_element_get_bus (pipeline);
   camera->bus_source = gst_bus_create_watch (bus);
@@ -540,6 +733,51 @@ sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
     }
   }
   return -1;
+}
+
+/* aiortc (1.4) offers a BUNDLE group whose sections keep their own ICE
+ * credentials, leaving the choice to the answerer; webrtcbin refuses such
+ * a group outright. Without the group each section gets its own
+ * transport, which such a client accepts. */
+static void
+unbundle_if_inconsistent (GstSDPMessage *offer, const gchar *camera_id)
+{
+  const gchar *first = NULL;
+  gboolean differ = FALSE;
+  for (guint i = 0; i < gst_sdp_message_medias_len (offer); i++) {
+    const gchar *ufrag = gst_sdp_media_get_attribute_val (
+        gst_sdp_message_get_media (offer, i), "ice-ufrag");
+    if (ufrag == NULL)
+      continue;
+    if (first == NULL)
+      first = ufrag;
+    else if (strcmp (first, ufrag) != 0)
+      differ = TRUE;
+  }
+  if (!differ)
+    return;
+  for (guint i = gst_sdp_message_attributes_len (offer); i-- > 0;) {
+    const GstSDPAttribute *a = gst_sdp_message_get_attribute (offer, i);
+    if (g_strcmp0 (a->key, "group") == 0 && a->value
+        && g_str_has_prefix (a->value, "BUNDLE")) {
+      GST_INFO ("camera %s: the offer's BUNDLE sections have different ICE "
+                "credentials: answering without BUNDLE",
+                camera_id);
+      gst_sdp_message_remove_attribute (offer, i);
+    }
+  }
+}
+
+static gboolean
+offer_has_bundle (const GstSDPMessage *offer)
+{
+  for (guint i = 0; i < gst_sdp_message_attributes_len (offer); i++) {
+    const GstSDPAttribute *a = gst_sdp_message_get_attribute (offer, i);
+    if (g_strcmp0 (a->key, "group") == 0 && a->value
+        && g_str_has_prefix (a->value, "BUNDLE"))
+      return TRUE;
+  }
+  return FALSE;
 }
 
 /* ---- answering (worker thread) ---- */
@@ -736,6 +974,7 @@ negotiate (SxCamera *camera, GstSDPMessage *offer_sdp, GError **error)
   gst_promise_unref (promise);
   if (!ok)
     return NULL;
+  flush_early_candidates (camera);
 
   promise = promise_new_waitable (&w);
   g_signal_emit_by_name (camera->webrtc, "create-answer", NULL, promise);
@@ -816,6 +1055,15 @@ void
 sx_camera_answer (SxCamera *camera, GstSDPMessage *offer,
                   SxCameraAnswerFunc done, gpointer user_data)
 {
+  unbundle_if_inconsistent (offer, camera->id);
+  /* Browsers offer one BUNDLE group (max-bundle) and refuse an answer that
+   * drops it; webrtcbin answers with the group only under max-bundle,
+   * which must be set before the pipeline starts. */
+  GstWebRTCBundlePolicy policy;
+  g_object_get (camera->webrtc, "bundle-policy", &policy, NULL);
+  if (policy == GST_WEBRTC_BUNDLE_POLICY_NONE && offer_has_bundle (offer))
+    g_object_set (camera->webrtc, "bundle-policy",
+                  GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
   AnswerJob *job = g_new0 (AnswerJob, 1);
   job->camera = sx_camera_ref (camera);
   job->offer = offer;
@@ -941,4 +1189,9 @@ sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats)
   stats->frames_emitted = camera->frames_emitted;
   stats->drops = camera->drops;
   stats->connected = camera->connected;
+  g_mutex_lock (&camera->lock);
+  g_strlcpy (stats->remote_candidate_type,
+             camera->remote_candidate_type ? camera->remote_candidate_type : "",
+             sizeof stats->remote_candidate_type);
+  g_mutex_unlock (&camera->lock);
 }

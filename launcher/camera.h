@@ -77,12 +77,20 @@ gboolean sx_camera_send_eos (SxCamera *camera, SxCameraDoneFunc done,
 gboolean sx_camera_stop (SxCamera *camera, SxCameraDoneFunc done,
                          gpointer user_data);
 
+/* Adds a trickled remote candidate for the offer's m-line @mline. Any
+ * thread; before the offer is applied it is queued, not lost. */
+void sx_camera_add_ice_candidate (SxCamera *camera, guint mline,
+                                  const gchar *candidate);
+
 typedef struct {
   guint64 frames_in;      /* VP8 frames received (RTP marker bits) */
   guint64 faces;          /* faces in facerecog's messages */
   guint64 frames_emitted; /* socketiosink's "sent" */
   guint64 drops;          /* socketiosink's "dropped" */
   gboolean connected;     /* ICE connected */
+  /* the selected ICE pair's remote candidate: host, srflx, prflx, relay
+   * ("" until known) */
+  gchar remote_candidate_type[16];
 } SxCameraStats;
 
 void sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats);

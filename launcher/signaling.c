@@ -1,14 +1,48 @@
 /* The launcher's HTTP side: WebRTC offers in, one camera pipeline each.
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Three ways in, one way to a pipeline (start_camera()):
+ *  - POST /offer: the seed's JSON, as aiortc clients use it (non-trickle);
+ *  - POST /webrtc/offer: FastRTC's JSON, with trickled candidates and
+ *    FastRTC's failure shape;
+ *  - POST /whip/{camera_id}: WHIP (RFC 9725), PATCH trickle, DELETE.
  */
 #include "signaling.h"
 
 #include "pipefile.h"
+#include "sdpfrag.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
+
+#define PUBLISHER_PAGE "/org/surveillx/launcher/publisher.html"
+
+typedef enum {
+  STYLE_SEED,    /* {"sdp","type"} in and out; errors {"error"} */
+  STYLE_FASTRTC, /* FastRTC: failures {"status":"failed","meta":{...}} */
+  STYLE_WHIP,    /* application/sdp in and out, 201 + Location */
+} OfferStyle;
+
+/* A camera and what its signaling needs to know about it. */
+typedef struct {
+  SxCamera *camera;
+  OfferStyle style;
+  gchar *session;   /* FastRTC's webrtc_id, or the WHIP resource's token */
+  gchar *ice_ufrag; /* the offer's, to tell trickle from an ICE restart */
+  GStrv mids;       /* the offer's a=mid per m-line ("" where none) */
+} Peer;
+
+static void
+peer_free (Peer *peer)
+{
+  sx_camera_unref (peer->camera);
+  g_free (peer->session);
+  g_free (peer->ice_ufrag);
+  g_strfreev (peer->mids);
+  g_free (peer);
+}
 
 struct _SxSignaling {
   SoupServer *server;
@@ -17,11 +51,12 @@ struct _SxSignaling {
   GHashTable *vars;
   SxSignalingOptions options;
 
-  GHashTable *cameras;   /* id -> SxCamera (ref) */
+  GHashTable *peers;     /* camera id -> Peer */
   GHashTable *restarts;  /* id -> GUINT_TO_POINTER (count) */
   GHashTable *responses; /* status code -> GUINT_TO_POINTER (count) */
   guint64 cameras_started;
-  guint stops_in_flight;
+  guint stops_in_flight;   /* cameras going to NULL */
+  guint flushes_in_flight; /* cameras flushing before they stop (DELETE) */
 
   gboolean shutting_down;
   guint eos_pending;
@@ -55,13 +90,27 @@ respond_json (SxSignaling *sig, SoupServerMessage *msg, guint status,
   count_response (sig, status);
 }
 
-static void respond_error (SxSignaling *sig, SoupServerMessage *msg,
-                           guint status, const gchar *format, ...)
-    G_GNUC_PRINTF (4, 5);
+static void
+respond_empty (SxSignaling *sig, SoupServerMessage *msg, guint status)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  count_response (sig, status);
+}
+
+/* FastRTC codes that FastRTC reports with HTTP 200 and a JSON failure. */
+#define FASTRTC_UNKNOWN_CONNECTION "unknown_connection"
+#define FASTRTC_CONCURRENCY_LIMIT "concurrency_limit_reached"
+
+/* Refuses a request with @status and a reason: {"error": reason}, or for
+ * FastRTC's route {"status":"failed","meta":{"error":code,...}} (HTTP 200
+ * for the failures FastRTC itself reports that way). */
+static void reject (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
+                    guint status, const gchar *code, const gchar *format, ...)
+    G_GNUC_PRINTF (6, 7);
 
 static void
-respond_error (SxSignaling *sig, SoupServerMessage *msg, guint status,
-               const gchar *format, ...)
+reject (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
+        guint status, const gchar *code, const gchar *format, ...)
 {
   va_list args;
   va_start (args, format);
@@ -69,13 +118,47 @@ respond_error (SxSignaling *sig, SoupServerMessage *msg, guint status,
   va_end (args);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "error");
-  json_builder_add_string_value (b, reason);
+  if (style == STYLE_FASTRTC) {
+    if (g_strcmp0 (code, FASTRTC_UNKNOWN_CONNECTION) == 0
+        || g_strcmp0 (code, FASTRTC_CONCURRENCY_LIMIT) == 0)
+      status = SOUP_STATUS_OK;
+    json_builder_set_member_name (b, "status");
+    json_builder_add_string_value (b, "failed");
+    json_builder_set_member_name (b, "meta");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, code ? code : "bad_request");
+    if (g_strcmp0 (code, FASTRTC_CONCURRENCY_LIMIT) == 0) {
+      json_builder_set_member_name (b, "limit");
+      json_builder_add_int_value (b, sig->options.max_cameras);
+    }
+    json_builder_set_member_name (b, "reason");
+    json_builder_add_string_value (b, reason);
+    json_builder_end_object (b);
+  } else {
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, reason);
+  }
   json_builder_end_object (b);
   respond_json (sig, msg, status, b);
   g_message ("%s %s -> %u: %s", soup_server_message_get_method (msg),
              g_uri_get_path (soup_server_message_get_uri (msg)), status,
              reason);
+}
+
+#define respond_error(sig, msg, status, ...)                                   \
+  reject (sig, msg, STYLE_SEED, status, NULL, __VA_ARGS__)
+
+/* Every response may be read by a page from another origin (a dashboard
+ * embedding the publisher): the bearer token, not the origin, is what
+ * authorises. */
+static void
+add_cors_headers (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (h, "Access-Control-Allow-Origin", "*");
+  soup_message_headers_replace (h, "Access-Control-Expose-Headers",
+                                "Location, Link, ETag");
 }
 
 /* ---- authentication and limits, before the body is read ---- */
@@ -95,22 +178,42 @@ token_matches (const gchar *expected, const gchar *header)
   return diff == 0;
 }
 
+static gboolean
+request_is_authorised (SxSignaling *sig, SoupServerMessage *msg)
+{
+  if (sig->options.token == NULL)
+    return TRUE;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  return token_matches (sig->options.token,
+                        soup_message_headers_get_one (h, "Authorization"));
+}
+
+/* Routes anyone may use: health, CORS preflight, and the publisher page
+ * (it asks for the token itself). Everything that builds, feeds or
+ * describes a pipeline needs the token. */
+static gboolean
+route_is_public (SoupServerMessage *msg, const gchar *path)
+{
+  const gchar *method = soup_server_message_get_method (msg);
+  return g_strcmp0 (path, "/healthz") == 0 || g_strcmp0 (method, "OPTIONS") == 0
+         || (g_strcmp0 (path, "/") == 0
+             && (g_strcmp0 (method, "GET") == 0
+                 || g_strcmp0 (method, "HEAD") == 0));
+}
+
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                GHashTable *query, gpointer user_data)
 {
   SxSignaling *sig = user_data;
-  if (sig->options.token && g_strcmp0 (path, "/healthz") != 0) {
-    SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
-    if (!token_matches (sig->options.token,
-                        soup_message_headers_get_one (h, "Authorization"))) {
-      soup_message_headers_replace (
-          soup_server_message_get_response_headers (msg), "WWW-Authenticate",
-          "Bearer");
-      respond_error (sig, msg, SOUP_STATUS_UNAUTHORIZED,
-                     "missing or wrong bearer token");
-      return;
-    }
+  add_cors_headers (msg);
+  if (!route_is_public (msg, path) && !request_is_authorised (sig, msg)) {
+    soup_message_headers_replace (
+        soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+        "Bearer");
+    respond_error (sig, msg, SOUP_STATUS_UNAUTHORIZED,
+                   "missing or wrong bearer token");
+    return;
   }
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   switch (soup_message_headers_get_encoding (h)) {
@@ -139,6 +242,12 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
 
 static void maybe_finish_shutdown (SxSignaling *sig);
 
+static Peer *
+lookup_peer (SxSignaling *sig, const gchar *camera_id)
+{
+  return g_hash_table_lookup (sig->peers, camera_id);
+}
+
 static void
 on_camera_stopped_done (SxCamera *camera, gpointer user_data)
 {
@@ -156,8 +265,9 @@ retire_camera (SxSignaling *sig, SxCamera *camera, const gchar *reason)
     g_message ("camera %s: stopping (%s)", id, reason);
     sig->stops_in_flight++;
   }
-  if (g_hash_table_lookup (sig->cameras, id) == camera)
-    g_hash_table_remove (sig->cameras, id);
+  Peer *peer = lookup_peer (sig, id);
+  if (peer && peer->camera == camera)
+    g_hash_table_remove (sig->peers, id);
 }
 
 static void
@@ -167,9 +277,72 @@ on_camera_stopped_itself (SxCamera *camera, const gchar *reason,
   retire_camera (user_data, camera, reason);
 }
 
+/* A camera leaving on request (WHIP DELETE): out of the table at once, its
+ * sinks flushed (EOS, bounded by the EOS timeout), then stopped. */
+typedef struct {
+  SxSignaling *sig;
+  SxCamera *camera;
+  GSource *timer;
+} Flush;
+
+static void
+flush_finish (Flush *flush, const gchar *reason)
+{
+  SxSignaling *sig = flush->sig;
+  if (flush->timer) {
+    g_source_destroy (flush->timer);
+    g_clear_pointer (&flush->timer, g_source_unref);
+  }
+  retire_camera (sig, flush->camera, reason);
+  sx_camera_unref (flush->camera);
+  g_free (flush);
+  sig->flushes_in_flight--;
+  maybe_finish_shutdown (sig);
+}
+
+static void
+on_flush_done (SxCamera *camera, gpointer user_data)
+{
+  g_message ("camera %s: flushed", sx_camera_get_id (camera));
+  flush_finish (user_data, "closed by the peer, sinks flushed");
+}
+
+static gboolean
+on_flush_timeout (gpointer user_data)
+{
+  Flush *flush = user_data;
+  g_clear_pointer (&flush->timer, g_source_unref);
+  flush_finish (flush, "closed by the peer, flush timed out");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+close_camera (SxSignaling *sig, SxCamera *camera)
+{
+  sx_camera_ref (camera);
+  Peer *peer = lookup_peer (sig, sx_camera_get_id (camera));
+  if (peer && peer->camera == camera)
+    g_hash_table_remove (sig->peers, sx_camera_get_id (camera));
+  Flush *flush = g_new0 (Flush, 1);
+  flush->sig = sig;
+  flush->camera = camera;
+  sig->flushes_in_flight++;
+  if (!sx_camera_send_eos (camera, on_flush_done, flush)) {
+    flush_finish (flush, "closed by the peer");
+    return;
+  }
+  flush->timer = g_timeout_source_new (sig->options.eos_timeout_ms);
+  g_source_set_callback (flush->timer, on_flush_timeout, flush, NULL);
+  g_source_attach (flush->timer, NULL);
+}
+
+/* ---- the offer, whichever way it came ---- */
+
 typedef struct {
   SxSignaling *sig;
   SoupServerMessage *msg;
+  OfferStyle style;
+  gchar *session;
   gboolean gone; /* the client went away meanwhile */
 } PendingOffer;
 
@@ -177,6 +350,40 @@ static void
 on_msg_gone (SoupServerMessage *msg, PendingOffer *pending)
 {
   pending->gone = TRUE;
+}
+
+static void add_ice_server_links (SxSignaling *sig, SoupServerMessage *msg);
+
+static void
+respond_answer (SxSignaling *sig, PendingOffer *pending, SxCamera *camera,
+                const gchar *answer_sdp)
+{
+  SoupServerMessage *msg = pending->msg;
+  const gchar *id = sx_camera_get_id (camera);
+  if (pending->style == STYLE_WHIP) {
+    SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+    g_autofree gchar *location
+        = g_strdup_printf ("/whip/%s/%s", id, pending->session);
+    g_autofree gchar *etag = g_strdup_printf ("\"%s\"", pending->session);
+    soup_message_headers_replace (h, "Location", location);
+    soup_message_headers_replace (h, "ETag", etag);
+    add_ice_server_links (sig, msg);
+    soup_server_message_set_status (msg, SOUP_STATUS_CREATED, NULL);
+    soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY,
+                                      answer_sdp, strlen (answer_sdp));
+    count_response (sig, SOUP_STATUS_CREATED);
+    return;
+  }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sdp");
+  json_builder_add_string_value (b, answer_sdp);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "answer");
+  json_builder_set_member_name (b, "camera_id");
+  json_builder_add_string_value (b, id);
+  json_builder_end_object (b);
+  respond_json (sig, msg, SOUP_STATUS_OK, b);
 }
 
 static void
@@ -195,126 +402,81 @@ on_answer (SxCamera *camera, const gchar *answer_sdp, const GError *error,
   }
   if (!pending->gone) {
     if (error) {
-      respond_error (
-          sig, msg,
-          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA)
-              ? SOUP_STATUS_BAD_REQUEST
-              : SOUP_STATUS_INTERNAL_SERVER_ERROR,
-          "camera %s: %s", sx_camera_get_id (camera), error->message);
+      reject (sig, msg, pending->style,
+              g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA)
+                  ? SOUP_STATUS_BAD_REQUEST
+                  : SOUP_STATUS_INTERNAL_SERVER_ERROR,
+              "negotiation_failed", "camera %s: %s", sx_camera_get_id (camera),
+              error->message);
     } else {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "sdp");
-      json_builder_add_string_value (b, answer_sdp);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, "answer");
-      json_builder_set_member_name (b, "camera_id");
-      json_builder_add_string_value (b, sx_camera_get_id (camera));
-      json_builder_end_object (b);
-      respond_json (sig, msg, SOUP_STATUS_OK, b);
+      respond_answer (sig, pending, camera, answer_sdp);
       g_message ("camera %s: answered", sx_camera_get_id (camera));
     }
     soup_server_message_unpause (msg);
   }
   g_object_unref (msg);
+  g_free (pending->session);
   g_free (pending);
 }
 
-/* Reads a JSON member that must be a string (or absent). */
-static gboolean
-get_string_member (JsonObject *obj, const gchar *name, const gchar **out,
-                   gchar **reason)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  *out = NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING) {
-    *reason = g_strdup_printf ("\"%s\" must be a string", name);
-    return FALSE;
-  }
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
 static gchar *
-new_camera_id (void)
+new_token (void)
 {
-  return g_strdup_printf ("cam-%08x", g_random_int ());
+  return g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
 }
 
+/* What trickle needs from the offer: its ICE ufrag and its mids. */
 static void
-handle_offer (SxSignaling *sig, SoupServerMessage *msg)
+peer_take_offer_details (Peer *peer, const GstSDPMessage *offer)
 {
-  if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0) {
-    soup_message_headers_replace (
-        soup_server_message_get_response_headers (msg), "Allow", "POST");
-    respond_error (sig, msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
-    return;
+  guint n = gst_sdp_message_medias_len (offer);
+  peer->mids = g_new0 (gchar *, n + 1);
+  const gchar *ufrag = gst_sdp_message_get_attribute_val (offer, "ice-ufrag");
+  for (guint i = 0; i < n; i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (offer, i);
+    const gchar *mid = gst_sdp_media_get_attribute_val (m, "mid");
+    peer->mids[i] = g_strdup (mid ? mid : "");
+    if (ufrag == NULL)
+      ufrag = gst_sdp_media_get_attribute_val (m, "ice-ufrag");
   }
-  if (sig->shutting_down) {
-    respond_error (sig, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "shutting down");
-    return;
-  }
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  if ((gsize)body->length > sig->options.max_body) {
-    respond_error (sig, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                   "request body over the limit of %" G_GSIZE_FORMAT " bytes",
-                   sig->options.max_body);
-    return;
-  }
+  peer->ice_ufrag = g_strdup (ufrag);
+}
 
-  g_autoptr (JsonParser) parser = json_parser_new ();
+/* The m-line index a trickled candidate belongs to: by mid when given,
+ * else by index, else the first. -1 if the mid is unknown. */
+static gint
+peer_mline (Peer *peer, const gchar *mid, gint index)
+{
+  guint n = g_strv_length (peer->mids);
+  if (mid && *mid) {
+    for (guint i = 0; i < n; i++)
+      if (strcmp (peer->mids[i], mid) == 0)
+        return i;
+    return -1;
+  }
+  if (index >= 0)
+    return (guint)index < n ? index : -1;
+  return 0;
+}
+
+/* Everything after the request's own shape: the camera id, the SDP, the
+ * limits, then the pipeline and the answer (asynchronous: @msg is paused).
+ * @session: FastRTC's webrtc_id (WHIP makes its own). */
+static void
+start_camera (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
+              const gchar *camera_id, const gchar *sdp_text,
+              const gchar *session)
+{
   g_autoptr (GError) error = NULL;
-  if (body->length == 0
-      || !json_parser_load_from_data (parser, body->data, body->length,
-                                      &error)) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST, "malformed JSON: %s",
-                   error ? error->message : "empty body");
+  if (sig->shutting_down) {
+    reject (sig, msg, style, SOUP_STATUS_SERVICE_UNAVAILABLE, "shutting_down",
+            "shutting down");
     return;
   }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
-                   "malformed JSON: expected an object {\"sdp\", \"type\"}");
-    return;
-  }
-  JsonObject *obj = json_node_get_object (root);
-  const gchar *type, *sdp_text, *camera_id = NULL;
-  g_autofree gchar *reason = NULL;
-  g_autofree gchar *own_id = NULL;
-  if (!get_string_member (obj, "type", &type, &reason)
-      || !get_string_member (obj, "sdp", &sdp_text, &reason)) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST, "%s", reason);
-    return;
-  }
-  /* camera_id: a string, or a number as the dashboard's ids often are */
-  JsonNode *idnode = json_object_get_member (obj, "camera_id");
-  if (idnode && JSON_NODE_HOLDS_VALUE (idnode)
-      && json_node_get_value_type (idnode) == G_TYPE_INT64) {
-    camera_id = own_id
-        = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (idnode));
-  } else if (!get_string_member (obj, "camera_id", &camera_id, &reason)) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
-                   "\"camera_id\" must be a string or an integer");
-    return;
-  }
-  if (g_strcmp0 (type, "offer") != 0) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
-                   "\"type\" must be \"offer\"");
-    return;
-  }
-  if (sdp_text == NULL) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST, "missing \"sdp\"");
-    return;
-  }
-  if (camera_id == NULL)
-    camera_id = own_id = new_camera_id ();
   if (!sx_camera_id_is_valid (camera_id)) {
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
-                   "bad camera_id: 1 to %d characters of A-Z a-z 0-9 _ -",
-                   SX_CAMERA_ID_MAX_LEN);
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "bad_camera_id",
+            "bad camera_id: 1 to %d characters of A-Z a-z 0-9 _ -",
+            SX_CAMERA_ID_MAX_LEN);
     return;
   }
 
@@ -322,32 +484,31 @@ handle_offer (SxSignaling *sig, SoupServerMessage *msg)
    * and has a VP8 video section */
   GstSDPMessage *offer = NULL;
   gst_sdp_message_new (&offer);
-  if (!g_str_has_prefix (sdp_text, "v=0")
+  if (sdp_text == NULL || !g_str_has_prefix (sdp_text, "v=0")
       || gst_sdp_message_parse_buffer ((const guint8 *)sdp_text,
                                        strlen (sdp_text), offer)
              != GST_SDP_OK
       || gst_sdp_message_medias_len (offer) == 0) {
     gst_sdp_message_free (offer);
-    respond_error (
-        sig, msg, SOUP_STATUS_BAD_REQUEST,
-        "malformed SDP: expected an offer starting with v=0 and with at "
-        "least one m= section");
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_sdp",
+            "malformed SDP: expected an offer starting with v=0 and with at "
+            "least one m= section");
     return;
   }
   if (sx_sdp_find_vp8_payload (offer, NULL, NULL) < 0) {
     gst_sdp_message_free (offer);
-    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
-                   "the offer has no VP8 video section");
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "no_vp8",
+            "the offer has no VP8 video section");
     return;
   }
 
-  SxCamera *old = g_hash_table_lookup (sig->cameras, camera_id);
+  Peer *old = lookup_peer (sig, camera_id);
   if (old == NULL
-      && g_hash_table_size (sig->cameras) >= sig->options.max_cameras) {
+      && g_hash_table_size (sig->peers) >= sig->options.max_cameras) {
     gst_sdp_message_free (offer);
-    respond_error (sig, msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
-                   "already %u cameras (--max-cameras)",
-                   sig->options.max_cameras);
+    reject (sig, msg, style, SOUP_STATUS_SERVICE_UNAVAILABLE,
+            FASTRTC_CONCURRENCY_LIMIT, "already %u cameras (--max-cameras)",
+            sig->options.max_cameras);
     return;
   }
 
@@ -362,8 +523,8 @@ handle_offer (SxSignaling *sig, SoupServerMessage *msg)
       = sx_pipe_expand (sig->pipe_text, sig->origin, vars, &error);
   if (text == NULL) {
     gst_sdp_message_free (offer);
-    respond_error (sig, msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s",
-                   error->message);
+    reject (sig, msg, style, SOUP_STATUS_INTERNAL_SERVER_ERROR, "pipeline",
+            "%s", error->message);
     return;
   }
 
@@ -373,28 +534,488 @@ handle_offer (SxSignaling *sig, SoupServerMessage *msg)
     guint n = GPOINTER_TO_UINT (g_hash_table_lookup (sig->restarts, camera_id));
     g_hash_table_insert (sig->restarts, g_strdup (camera_id),
                          GUINT_TO_POINTER (n + 1));
-    retire_camera (sig, old, "replaced by a new offer");
+    retire_camera (sig, old->camera, "replaced by a new offer");
   }
 
   SxCamera *camera = sx_camera_new (camera_id, text, &sig->options.camera,
                                     on_camera_stopped_itself, sig, &error);
   if (camera == NULL) {
     gst_sdp_message_free (offer);
-    respond_error (sig, msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "camera %s: %s",
-                   camera_id, error->message);
+    reject (sig, msg, style, SOUP_STATUS_INTERNAL_SERVER_ERROR, "pipeline",
+            "camera %s: %s", camera_id, error->message);
     return;
   }
-  g_hash_table_insert (sig->cameras, g_strdup (camera_id), camera);
+  Peer *peer = g_new0 (Peer, 1);
+  peer->camera = camera;
+  peer->style = style;
+  peer->session = style == STYLE_WHIP ? new_token () : g_strdup (session);
+  peer_take_offer_details (peer, offer);
+  g_hash_table_insert (sig->peers, g_strdup (camera_id), peer);
   sig->cameras_started++;
   g_message ("camera %s: offer received, starting its pipeline", camera_id);
 
   PendingOffer *pending = g_new0 (PendingOffer, 1);
   pending->sig = sig;
   pending->msg = g_object_ref (msg);
+  pending->style = style;
+  pending->session = g_strdup (peer->session);
   g_signal_connect (msg, "finished", G_CALLBACK (on_msg_gone), pending);
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_msg_gone), pending);
   soup_server_message_pause (msg);
   sx_camera_answer (camera, offer, on_answer, pending);
+}
+
+/* ---- request shapes ---- */
+
+static gboolean
+require_method (SxSignaling *sig, SoupServerMessage *msg, const gchar *allow)
+{
+  const gchar *method = soup_server_message_get_method (msg);
+  g_auto (GStrv) methods = g_strsplit (allow, ", ", -1);
+  if (g_strv_contains ((const gchar *const *)methods, method))
+    return TRUE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Allow", allow);
+  respond_error (sig, msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use %s", allow);
+  return FALSE;
+}
+
+/* The request's JSON object, or NULL after a 400 (or 413) reply. */
+static JsonObject *
+read_json_object (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
+                  JsonParser *parser)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  if ((gsize)body->length > sig->options.max_body) {
+    reject (sig, msg, style, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large",
+            "request body over the limit of %" G_GSIZE_FORMAT " bytes",
+            sig->options.max_body);
+    return NULL;
+  }
+  g_autoptr (GError) error = NULL;
+  if (body->length == 0
+      || !json_parser_load_from_data (parser, body->data, body->length,
+                                      &error)) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
+            "malformed JSON: %s", error ? error->message : "empty body");
+    return NULL;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
+            "malformed JSON: expected an object");
+    return NULL;
+  }
+  return json_node_get_object (root);
+}
+
+/* Reads a JSON member that must be a string (or absent: NULL). */
+static gboolean
+get_string_member (JsonObject *obj, const gchar *name, const gchar **out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return FALSE;
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+/* camera_id: a string, or a number as the dashboard's ids often are.
+ * FALSE if it is something else. */
+static gboolean
+get_camera_id_member (JsonObject *obj, gchar **out)
+{
+  JsonNode *node = json_object_get_member (obj, "camera_id");
+  *out = NULL;
+  if (node && JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_INT64) {
+    *out = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+    return TRUE;
+  }
+  const gchar *s;
+  if (!get_string_member (obj, "camera_id", &s))
+    return FALSE;
+  *out = g_strdup (s);
+  return TRUE;
+}
+
+/* The parts of an offer message both JSON routes share. */
+static gboolean
+read_json_offer (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
+                 JsonObject *obj, const gchar **sdp_text, gchar **camera_id)
+{
+  const gchar *type;
+  if (!get_string_member (obj, "type", &type)
+      || !get_string_member (obj, "sdp", sdp_text)) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
+            "\"type\" and \"sdp\" must be strings");
+    return FALSE;
+  }
+  if (!get_camera_id_member (obj, camera_id)) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "bad_camera_id",
+            "\"camera_id\" must be a string or an integer");
+    return FALSE;
+  }
+  if (g_strcmp0 (type, "offer") != 0) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
+            "\"type\" must be \"offer\"");
+    return FALSE;
+  }
+  if (*sdp_text == NULL) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_sdp",
+            "missing \"sdp\"");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* POST /offer {"sdp","type":"offer","camera_id"?} -> {"sdp","type"} */
+static void
+handle_offer (SxSignaling *sig, SoupServerMessage *msg)
+{
+  if (!require_method (sig, msg, "POST"))
+    return;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = read_json_object (sig, msg, STYLE_SEED, parser);
+  const gchar *sdp_text;
+  g_autofree gchar *camera_id = NULL;
+  if (obj == NULL
+      || !read_json_offer (sig, msg, STYLE_SEED, obj, &sdp_text, &camera_id))
+    return;
+  if (camera_id == NULL)
+    camera_id = g_strdup_printf ("cam-%08x", g_random_int ());
+  start_camera (sig, msg, STYLE_SEED, camera_id, sdp_text, NULL);
+}
+
+static Peer *
+find_fastrtc_peer (SxSignaling *sig, const gchar *webrtc_id)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, sig->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    Peer *peer = v;
+    if (peer->style == STYLE_FASTRTC
+        && g_strcmp0 (peer->session, webrtc_id) == 0)
+      return peer;
+  }
+  return NULL;
+}
+
+/* {"type":"ice-candidate","webrtc_id","candidate":{"candidate","sdpMid",
+ * "sdpMLineIndex"}} -> {"status":"success"} */
+static void
+handle_fastrtc_candidate (SxSignaling *sig, SoupServerMessage *msg,
+                          JsonObject *obj, const gchar *webrtc_id)
+{
+  Peer *peer = find_fastrtc_peer (sig, webrtc_id);
+  if (peer == NULL) {
+    reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_NOT_FOUND,
+            FASTRTC_UNKNOWN_CONNECTION, "no connection %s", webrtc_id);
+    return;
+  }
+  JsonNode *node = json_object_get_member (obj, "candidate");
+  const gchar *candidate = NULL, *mid = NULL;
+  gint index = -1;
+  if (node && JSON_NODE_HOLDS_OBJECT (node)) {
+    JsonObject *c = json_node_get_object (node);
+    JsonNode *i = json_object_get_member (c, "sdpMLineIndex");
+    if (!get_string_member (c, "candidate", &candidate)
+        || !get_string_member (c, "sdpMid", &mid)
+        || (i && !JSON_NODE_HOLDS_NULL (i)
+            && (!JSON_NODE_HOLDS_VALUE (i)
+                || json_node_get_value_type (i) != G_TYPE_INT64))) {
+      candidate = NULL;
+    } else if (i && JSON_NODE_HOLDS_VALUE (i)) {
+      gint64 v = json_node_get_int (i);
+      index = v >= 0 && v < 1024 ? (gint)v : G_MAXINT;
+    }
+  } else if (node == NULL || JSON_NODE_HOLDS_NULL (node)) {
+    /* the end of the peer's candidates: nothing to add */
+    candidate = "";
+  }
+  if (candidate == NULL) {
+    reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_BAD_REQUEST,
+            "malformed_candidate",
+            "\"candidate\" must be {\"candidate\": string, \"sdpMid\": "
+            "string, \"sdpMLineIndex\": integer}");
+    return;
+  }
+  /* an empty candidate string is the browser's end-of-candidates */
+  if (*candidate) {
+    if (!sx_ice_candidate_is_valid (candidate)) {
+      reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_BAD_REQUEST,
+              "malformed_candidate", "malformed ICE candidate");
+      return;
+    }
+    gint mline = peer_mline (peer, mid, index);
+    if (mline < 0) {
+      reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_BAD_REQUEST,
+              "malformed_candidate",
+              "the candidate's m-line is not in the offer");
+      return;
+    }
+    sx_camera_add_ice_candidate (peer->camera, mline, candidate);
+  }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, "success");
+  json_builder_end_object (b);
+  respond_json (sig, msg, SOUP_STATUS_OK, b);
+}
+
+/* POST /webrtc/offer: FastRTC's route, for offers and trickled
+ * candidates. The camera id is the "camera_id" member or query parameter,
+ * else the webrtc_id. */
+static void
+handle_fastrtc (SxSignaling *sig, SoupServerMessage *msg, GHashTable *query)
+{
+  if (!require_method (sig, msg, "POST"))
+    return;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = read_json_object (sig, msg, STYLE_FASTRTC, parser);
+  if (obj == NULL)
+    return;
+  const gchar *type, *webrtc_id;
+  if (!get_string_member (obj, "type", &type)
+      || !get_string_member (obj, "webrtc_id", &webrtc_id) || webrtc_id == NULL
+      || *webrtc_id == '\0' || strlen (webrtc_id) > SX_CAMERA_ID_MAX_LEN) {
+    reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_BAD_REQUEST, "malformed_json",
+            "\"type\" and \"webrtc_id\" (1 to %d characters) are required "
+            "strings",
+            SX_CAMERA_ID_MAX_LEN);
+    return;
+  }
+  if (g_strcmp0 (type, "ice-candidate") == 0) {
+    handle_fastrtc_candidate (sig, msg, obj, webrtc_id);
+    return;
+  }
+  const gchar *sdp_text;
+  g_autofree gchar *camera_id = NULL;
+  if (!read_json_offer (sig, msg, STYLE_FASTRTC, obj, &sdp_text, &camera_id))
+    return;
+  const gchar *from_query
+      = query ? g_hash_table_lookup (query, "camera_id") : NULL;
+  if (camera_id == NULL)
+    camera_id = g_strdup (from_query ? from_query : webrtc_id);
+  Peer *same = find_fastrtc_peer (sig, webrtc_id);
+  if (same && strcmp (sx_camera_get_id (same->camera), camera_id) != 0) {
+    reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_CONFLICT,
+            "duplicate_webrtc_id", "webrtc_id %s is in use by camera %s",
+            webrtc_id, sx_camera_get_id (same->camera));
+    return;
+  }
+  start_camera (sig, msg, STYLE_FASTRTC, camera_id, sdp_text, webrtc_id);
+}
+
+/* ---- WHIP (RFC 9725) ---- */
+
+/* A --stun/--turn URI as webrtcbin takes it (stun://host:port,
+ * turn://user:pass@host:port) as a Link header's ice-server. */
+static gchar *
+ice_server_link (const gchar *uri_text)
+{
+  g_autoptr (GUri) uri = g_uri_parse (uri_text, G_URI_FLAGS_HAS_PASSWORD, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return NULL;
+  const gchar *scheme = g_uri_get_scheme (uri);
+  gint port = g_uri_get_port (uri);
+  g_autofree gchar *target
+      = port > 0
+            ? g_strdup_printf ("%s:%s:%d", scheme, g_uri_get_host (uri), port)
+            : g_strdup_printf ("%s:%s", scheme, g_uri_get_host (uri));
+  const gchar *user = g_uri_get_user (uri);
+  const gchar *password = g_uri_get_password (uri);
+  if (user == NULL)
+    return g_strdup_printf ("<%s>; rel=\"ice-server\"", target);
+  /* quoted-string values: refuse what would need escaping */
+  if (strpbrk (user, "\"\\\r\n")
+      || (password && strpbrk (password, "\"\\\r\n")))
+    return NULL;
+  return g_strdup_printf ("<%s>; rel=\"ice-server\"; username=\"%s\"; "
+                          "credential=\"%s\"; credential-type=\"password\"",
+                          target, user, password ? password : "");
+}
+
+static void
+add_ice_server_links (SxSignaling *sig, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  const SxCameraOptions *o = &sig->options.camera;
+  if (o->stun_server) {
+    g_autofree gchar *link = ice_server_link (o->stun_server);
+    if (link)
+      soup_message_headers_append (h, "Link", link);
+  }
+  for (gchar **t = o->turn_servers; t && *t; t++) {
+    g_autofree gchar *link = ice_server_link (*t);
+    if (link)
+      soup_message_headers_append (h, "Link", link);
+  }
+}
+
+static gboolean
+content_type_is (SoupServerMessage *msg, const gchar *expected)
+{
+  const gchar *type = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+  return g_strcmp0 (type, expected) == 0;
+}
+
+/* The request body as a NUL-terminated string, or NULL after a reply. */
+static gchar *
+read_text_body (SxSignaling *sig, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  if ((gsize)body->length > sig->options.max_body) {
+    respond_error (sig, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                   "request body over the limit of %" G_GSIZE_FORMAT " bytes",
+                   sig->options.max_body);
+    return NULL;
+  }
+  if (body->length == 0 || memchr (body->data, '\0', body->length)) {
+    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
+                   body->length ? "NUL byte in the body" : "empty body");
+    return NULL;
+  }
+  return g_strndup (body->data, body->length);
+}
+
+static void
+whip_patch (SxSignaling *sig, SoupServerMessage *msg, Peer *peer)
+{
+  if (!content_type_is (msg, "application/trickle-ice-sdpfrag")) {
+    respond_error (sig, msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                   "PATCH takes application/trickle-ice-sdpfrag");
+    return;
+  }
+  g_autofree gchar *text = read_text_body (sig, msg);
+  if (text == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxSdpFrag) frag = sx_sdp_frag_parse (text, strlen (text), &error);
+  if (frag == NULL) {
+    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
+                   "malformed SDP fragment: %s", error->message);
+    return;
+  }
+  if (frag->ice_ufrag && peer->ice_ufrag
+      && strcmp (frag->ice_ufrag, peer->ice_ufrag) != 0) {
+    /* a new ufrag is an ICE restart, which would need a new answer */
+    respond_error (sig, msg, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                   "ICE restart is not supported: POST a new offer");
+    return;
+  }
+  guint added = 0;
+  for (guint i = 0; i < frag->candidates->len; i++) {
+    SxFragCandidate *c = g_ptr_array_index (frag->candidates, i);
+    gint mline = peer_mline (peer, c->mid, c->mid ? -1 : c->media);
+    if (mline < 0) {
+      respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
+                     "candidate %u: its m-line is not in the offer", i + 1);
+      return;
+    }
+  }
+  for (guint i = 0; i < frag->candidates->len; i++) {
+    SxFragCandidate *c = g_ptr_array_index (frag->candidates, i);
+    sx_camera_add_ice_candidate (
+        peer->camera, peer_mline (peer, c->mid, c->mid ? -1 : c->media),
+        c->candidate);
+    added++;
+  }
+  g_message ("camera %s: %u trickled candidate(s)%s",
+             sx_camera_get_id (peer->camera), added,
+             frag->end_of_candidates ? ", end of candidates" : "");
+  respond_empty (sig, msg, SOUP_STATUS_NO_CONTENT);
+}
+
+/* /whip/{camera_id}: POST an offer. /whip/{camera_id}/{session}: the
+ * resource the 201's Location names, PATCH and DELETE. */
+static void
+handle_whip (SxSignaling *sig, SoupServerMessage *msg, const gchar *rest)
+{
+  g_auto (GStrv) parts = g_strsplit (rest, "/", 3);
+  guint n = g_strv_length (parts);
+  const gchar *method = soup_server_message_get_method (msg);
+  if (n == 1) {
+    if (!require_method (sig, msg, "POST"))
+      return;
+    if (!content_type_is (msg, "application/sdp")) {
+      respond_error (sig, msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                     "WHIP offers are application/sdp");
+      return;
+    }
+    g_autofree gchar *sdp_text = read_text_body (sig, msg);
+    if (sdp_text)
+      start_camera (sig, msg, STYLE_WHIP, parts[0], sdp_text, NULL);
+    return;
+  }
+  if (n != 2) {
+    respond_error (sig, msg, SOUP_STATUS_NOT_FOUND, "no such WHIP resource");
+    return;
+  }
+  if (!require_method (sig, msg, "PATCH, DELETE"))
+    return;
+  Peer *peer = lookup_peer (sig, parts[0]);
+  if (peer == NULL || peer->style != STYLE_WHIP
+      || g_strcmp0 (peer->session, parts[1]) != 0) {
+    respond_error (sig, msg, SOUP_STATUS_NOT_FOUND,
+                   "no WHIP session %s for camera %s", parts[1], parts[0]);
+    return;
+  }
+  if (strcmp (method, "DELETE") == 0) {
+    close_camera (sig, peer->camera);
+    respond_empty (sig, msg, SOUP_STATUS_OK);
+  } else {
+    whip_patch (sig, msg, peer);
+  }
+}
+
+static void
+handle_options (SxSignaling *sig, SoupServerMessage *msg, const gchar *path)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  const gchar *allow = g_str_has_prefix (path, "/whip/")
+                           ? (strchr (path + 6, '/') ? "PATCH, DELETE, OPTIONS"
+                                                     : "POST, OPTIONS")
+                           : "GET, POST, OPTIONS";
+  soup_message_headers_replace (h, "Allow", allow);
+  soup_message_headers_replace (h, "Access-Control-Allow-Methods", allow);
+  soup_message_headers_replace (h, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, If-Match");
+  /* ICE servers may carry TURN credentials: only for the token holder */
+  if (g_str_has_prefix (path, "/whip/") && request_is_authorised (sig, msg))
+    add_ice_server_links (sig, msg);
+  respond_empty (sig, msg, SOUP_STATUS_NO_CONTENT);
+}
+
+/* ---- the publisher page ---- */
+
+static void
+handle_page (SxSignaling *sig, SoupServerMessage *msg)
+{
+  if (!require_method (sig, msg, "GET, HEAD"))
+    return;
+  g_autoptr (GBytes) page = g_resources_lookup_data (
+      PUBLISHER_PAGE, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  if (page == NULL) {
+    respond_error (sig, msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                   "the publisher page is missing from this build");
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  gsize len;
+  const gchar *data = g_bytes_get_data (page, &len);
+  soup_server_message_set_response (msg, "text/html; charset=utf-8",
+                                    SOUP_MEMORY_COPY, data, len);
+  count_response (sig, SOUP_STATUS_OK);
 }
 
 /* ---- health and metrics ---- */
@@ -407,7 +1028,7 @@ handle_healthz (SxSignaling *sig, SoupServerMessage *msg)
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, sig->shutting_down ? "stopping" : "ok");
   json_builder_set_member_name (b, "cameras");
-  json_builder_add_int_value (b, g_hash_table_size (sig->cameras));
+  json_builder_add_int_value (b, g_hash_table_size (sig->peers));
   json_builder_end_object (b);
   respond_json (
       sig, msg,
@@ -434,7 +1055,7 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
   GString *out = g_string_new (NULL);
   metric_header (out, "surveillx_cameras", "gauge", "Cameras with a pipeline.");
   g_string_append_printf (out, "surveillx_cameras %u\n",
-                          g_hash_table_size (sig->cameras));
+                          g_hash_table_size (sig->peers));
   metric_header (out, "surveillx_cameras_started_total", "counter",
                  "Camera pipelines started.");
   g_string_append_printf (
@@ -442,9 +1063,8 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
       sig->cameras_started);
 
   /* camera ids are validated ([A-Za-z0-9_-]), so safe as label values */
-  g_autofree gpointer *ids
-      = g_hash_table_get_keys_as_array (sig->cameras, NULL);
-  guint n_ids = g_hash_table_size (sig->cameras);
+  g_autofree gpointer *ids = g_hash_table_get_keys_as_array (sig->peers, NULL);
+  guint n_ids = g_hash_table_size (sig->peers);
   qsort (ids, n_ids, sizeof (gpointer), compare_strings);
   static const struct {
     const gchar *name, *type, *help;
@@ -464,13 +1084,27 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
                    per_camera[m].help);
     for (guint i = 0; i < n_ids; i++) {
       SxCameraStats st;
-      sx_camera_get_stats (g_hash_table_lookup (sig->cameras, ids[i]), &st);
+      sx_camera_get_stats (lookup_peer (sig, ids[i])->camera, &st);
       guint64 values[] = { st.frames_in, st.frames_emitted, st.faces, st.drops,
                            st.connected };
       g_string_append_printf (
           out, "%s{camera_id=\"%s\"} %" G_GUINT64_FORMAT "\n",
           per_camera[m].name, (const gchar *)ids[i], values[m]);
     }
+  }
+  metric_header (out, "surveillx_camera_ice_remote_candidate", "gauge",
+                 "1 for the type of the peer's candidate in the selected ICE "
+                 "pair (relay: through TURN).");
+  for (guint i = 0; i < n_ids; i++) {
+    SxCameraStats st;
+    sx_camera_get_stats (lookup_peer (sig, ids[i])->camera, &st);
+    if (st.remote_candidate_type[0]
+        && g_regex_match_simple ("^[a-z]+$", st.remote_candidate_type, 0, 0))
+      g_string_append_printf (
+          out,
+          "surveillx_camera_ice_remote_candidate{camera_id=\"%s\","
+          "type=\"%s\"} 1\n",
+          (const gchar *)ids[i], st.remote_candidate_type);
   }
   metric_header (out, "surveillx_camera_restarts_total", "counter",
                  "Pipelines replaced by a new offer for the same camera id.");
@@ -506,8 +1140,16 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path,
          GHashTable *query, gpointer user_data)
 {
   SxSignaling *sig = user_data;
-  if (g_strcmp0 (path, "/offer") == 0) {
+  if (g_strcmp0 (soup_server_message_get_method (msg), "OPTIONS") == 0) {
+    handle_options (sig, msg, path);
+  } else if (g_strcmp0 (path, "/offer") == 0) {
     handle_offer (sig, msg);
+  } else if (g_strcmp0 (path, "/webrtc/offer") == 0) {
+    handle_fastrtc (sig, msg, query);
+  } else if (g_str_has_prefix (path, "/whip/")) {
+    handle_whip (sig, msg, path + 6);
+  } else if (g_strcmp0 (path, "/") == 0) {
+    handle_page (sig, msg);
   } else if (g_strcmp0 (path, "/healthz") == 0) {
     handle_healthz (sig, msg);
   } else if (g_strcmp0 (path, "/metrics") == 0) {
@@ -537,8 +1179,8 @@ sx_signaling_new (const gchar *pipe_text, const gchar *origin, GHashTable *vars,
   sig->options.camera.stun_server = g_strdup (options->camera.stun_server);
   sig->options.camera.turn_servers = g_strdupv (options->camera.turn_servers);
   sig->options.camera.ice_address = g_strdup (options->camera.ice_address);
-  sig->cameras = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify)sx_camera_unref);
+  sig->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify)peer_free);
   sig->restarts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   sig->responses = g_hash_table_new (g_direct_hash, g_direct_equal);
   sig->server = soup_server_new ("server-header", "surveillx-launcher ", NULL);
@@ -576,8 +1218,8 @@ static void
 maybe_finish_shutdown (SxSignaling *sig)
 {
   if (!sig->shutting_down || sig->eos_pending > 0
-      || g_hash_table_size (sig->cameras) > 0 || sig->stops_in_flight > 0
-      || sig->shutdown_done == NULL)
+      || g_hash_table_size (sig->peers) > 0 || sig->stops_in_flight > 0
+      || sig->flushes_in_flight > 0 || sig->shutdown_done == NULL)
     return;
   SxSignalingShutdownFunc done = sig->shutdown_done;
   sig->shutdown_done = NULL;
@@ -592,9 +1234,12 @@ stop_all (SxSignaling *sig)
     g_clear_pointer (&sig->eos_timer, g_source_unref);
   }
   sig->eos_pending = 0;
-  GList *cams = g_hash_table_get_values (sig->cameras);
-  for (GList *l = cams; l; l = l->next)
-    sx_camera_ref (l->data);
+  GList *cams = NULL;
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, sig->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    cams = g_list_prepend (cams, sx_camera_ref (((Peer *)v)->camera));
   for (GList *l = cams; l; l = l->next) {
     retire_camera (sig, l->data, "shutdown");
     sx_camera_unref (l->data);
@@ -635,9 +1280,9 @@ sx_signaling_shutdown (SxSignaling *sig, SxSignalingShutdownFunc done,
   soup_server_disconnect (sig->server);
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init (&it, sig->cameras);
+  g_hash_table_iter_init (&it, sig->peers);
   while (g_hash_table_iter_next (&it, NULL, &v)) {
-    if (sx_camera_send_eos (v, on_eos_done, sig))
+    if (sx_camera_send_eos (((Peer *)v)->camera, on_eos_done, sig))
       sig->eos_pending++;
   }
   g_message ("shutting down: EOS sent to %u camera(s)", sig->eos_pending);
@@ -658,7 +1303,7 @@ sx_signaling_free (SxSignaling *sig)
     g_source_unref (sig->eos_timer);
   }
   g_clear_object (&sig->server);
-  g_hash_table_unref (sig->cameras);
+  g_hash_table_unref (sig->peers);
   g_hash_table_unref (sig->restarts);
   g_hash_table_unref (sig->responses);
   g_hash_table_unref (sig->vars);

@@ -1,7 +1,8 @@
 /* The launcher's HTTP side: WebRTC offers in, one camera pipeline each.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Routes (docs/signaling.md): POST /offer, GET /healthz, GET /metrics.
+ * Routes (docs/signaling.md): POST /offer, POST /webrtc/offer (FastRTC),
+ * POST/PATCH/DELETE/OPTIONS /whip/..., GET /, GET /healthz, GET /metrics.
  */
 #pragma once
 

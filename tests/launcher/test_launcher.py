@@ -35,6 +35,7 @@ TESTDATA = os.environ.get('SURVEILLX_TESTDATA',
 LAUNCHER = os.path.join(BUILD_ROOT, 'launcher', 'surveillx-launcher')
 PEERS = os.path.join(SOURCE_ROOT, 'tests', 'peers')
 CAMERA = os.path.join(HERE, 'aiortc_camera.py')
+BROWSER = os.path.join(HERE, 'chromium_camera.py')
 ADDR = '192.0.2.1'
 PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj',
           'sheldon', 'stuart']
@@ -145,16 +146,18 @@ class Env:
         self.base = None
 
     def video(self, photo, seconds=90):
-        """A VP8 webm of a group photo, longer than any case runs (aiortc's
-        looping would stop pacing)."""
+        """A VP8 webm of a photo (faces/NAME.jpg, or a path), longer than
+        any case runs (aiortc's looping would stop pacing)."""
         if photo in self.videos:
             return self.videos[photo]
-        out = os.path.join(self.tmp, photo + '.webm')
+        path = photo if os.path.isabs(photo) else \
+            os.path.join(TESTDATA, 'faces', photo + '.jpg')
+        out = os.path.join(self.tmp, os.path.basename(photo) + '.webm')
         subprocess.run(
-            ['gst-launch-1.0', '-q', 'filesrc', 'location=' +
-             os.path.join(TESTDATA, 'faces', photo + '.jpg'), '!', 'jpegdec',
-             '!', 'videoconvert', '!', 'videoscale', '!',
-             'video/x-raw,width=640,height=360', '!', 'imagefreeze',
+            ['gst-launch-1.0', '-q', 'filesrc', 'location=' + path, '!',
+             'decodebin', '!', 'videoconvert', '!', 'videoscale',
+             'add-borders=true', '!', 'video/x-raw,width=640,height=360,'
+             'pixel-aspect-ratio=1/1', '!', 'imagefreeze',
              'num-buffers=%d' % (seconds * 15), '!',
              'video/x-raw,framerate=15/1', '!', 'videoconvert', '!',
              'vp8enc', 'deadline=1', 'target-bitrate=800000',
@@ -179,7 +182,29 @@ class Env:
         except (OSError, ValueError):
             return None
 
-    def start_launcher(self, pipe, extra=(), env_extra=None):
+    def browser(self, camera_id, photo, duration, name=None, delete=True):
+        """Headless Chromium publishing a y4m of @photo from the launcher's
+        own page over WHIP. The page is opened from 127.0.0.1 (a secure
+        context, so getUserMedia exists); the launcher listens there too."""
+        y4m = os.path.join(self.tmp, photo + '.y4m')
+        if not os.path.exists(y4m):
+            subprocess.run([PYTHON, BROWSER, '--make-y4m',
+                            os.path.join(TESTDATA, 'faces', photo + '.jpg'),
+                            y4m, '--frames', '30'], check=True,
+                           stdout=subprocess.DEVNULL)
+        port = self.base.rsplit(':', 1)[1]
+        url = 'http://127.0.0.1:%s/?camera=%s&autostart=1' % (port, camera_id)
+        name = name or camera_id
+        args = [PYTHON, BROWSER, '--url', url, '--y4m', y4m, '--duration',
+                str(duration), '--log',
+                os.path.join(self.tmp, 'chromium-%s.stderr' % name)]
+        if not delete:
+            args.append('--no-delete')
+        return self.procs.start(args, os.path.join(
+            self.tmp, 'camera-%s.log' % name))
+
+    def start_launcher(self, pipe, extra=(), env_extra=None,
+                       address=ADDR):
         env = dict(os.environ)
         env.setdefault('SURVEILLX_MODEL_DIR',
                        os.path.join(SOURCE_ROOT, 'models'))
@@ -189,7 +214,7 @@ class Env:
         env.update(env_extra or {})
         log = os.path.join(self.tmp, 'launcher.log')
         self.launcher = self.procs.start(
-            [LAUNCHER, '--address', ADDR, '--port', '0', '--ice-address',
+            [LAUNCHER, '--address', address, '--port', '0', '--ice-address',
              ADDR, os.path.join(SOURCE_ROOT, 'pipelines', pipe)] +
             list(extra), log, env=env)
 
@@ -205,14 +230,18 @@ class Env:
             self.dump()
             raise SystemExit(1)
         self.base = uri.rstrip('/')
+        if address == '0.0.0.0':  # every address of the namespace
+            self.base = 'http://%s:%s' % (ADDR, self.base.rsplit(':', 1)[1])
 
-    def camera(self, camera_id, photo, duration, token=None, name=None):
-        args = [PYTHON, CAMERA, '--url', self.base + '/offer', '--video',
+    def camera(self, camera_id, photo, duration, token=None, name=None,
+               extra=()):
+        args = [PYTHON, CAMERA, '--url', self.base, '--video',
                 self.video(photo), '--duration', str(duration)]
         if camera_id is not None:
             args += ['--camera-id', camera_id]
         if token:
             args += ['--token', token]
+        args += list(extra)
         log = os.path.join(self.tmp, 'camera-%s.log' % (name or camera_id))
         return self.procs.start(args, log)
 
@@ -491,6 +520,250 @@ def case_classroom(env):
         cam.wait(timeout=60)
 
 
+def case_signaling(env):
+    """FastRTC's and WHIP's shapes with trickled candidates: the offers go
+    without candidates, which follow separately and must really reach
+    webrtcbin (the selected pair's remote candidate is then a host
+    candidate, not one ICE learnt from the peer's checks)."""
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', ['--max-cameras', '2'])
+    env.video('bbt4')
+    env.video('bbt5')
+    fast = env.camera('room-f', 'bbt4', 120, name='fastrtc', extra=[
+        '--signaling', 'fastrtc', '--webrtc-id', 'rtcF00',
+        '--camera-id-in-query', '--trickle', '--data-channel'])
+    whip = env.camera('room-w', 'bbt5', 20, name='whip', extra=[
+        '--signaling', 'whip', '--trickle', '--delete'])
+    got = wait_for(lambda: len(env.frames('room-f')) >= 15 and
+                   len(env.frames('room-w')) >= 15, 60)
+    check(bool(got), 'FastRTC and WHIP cameras both stream')
+    third = env.camera(None, 'bbt4', 5, name='third', extra=[
+        '--signaling', 'fastrtc', '--webrtc-id', 'rtc3'])
+    third.wait(timeout=60)
+    err = [e['error'] for e in camera_events(third) if e['event'] == 'error']
+    check(err and 'concurrency_limit_reached' in err[0] and
+          '"limit":2' in err[0],
+          'FastRTC: a third camera over --max-cameras 2 -> '
+          'concurrency_limit_reached (%s)' % err)
+    check_frames(env, 'room-f', 'bbt4')
+    check_frames(env, 'room-w', 'bbt5')
+
+    ev = camera_events(fast)
+    cands = [e for e in ev if e['event'] == 'candidate']
+    check(len(cands) > 0 and all(e['status'] == 200 and
+                                 e['body'] == {'status': 'success'}
+                                 for e in cands),
+          'FastRTC: %d trickled candidates -> {"status": "success"}' %
+          len(cands))
+    check(any(e['event'] == 'datachannel' and e['state'] == 'open'
+              for e in ev), 'FastRTC: the client\'s data channel opened')
+    ev = camera_events(whip)
+    w = [e for e in ev if e['event'] == 'whip']
+    check(bool(w) and w[0]['location'].startswith('/whip/room-w/'),
+          'WHIP: 201 with Location %s' % (w[0]['location'] if w else None))
+    check(any(e['event'] == 'patch' and e['status'] == 204 for e in ev),
+          'WHIP: PATCH trickle-ice-sdpfrag -> 204')
+    m = env.metrics()
+    for cam in ('room-f', 'room-w'):
+        key = ('surveillx_camera_ice_remote_candidate{camera_id="%s",'
+               'type="host"}' % cam)
+        check(m.get(key) == 1, '%s: selected pair uses the trickled host '
+              'candidate (%s)' % (cam, {k: v for k, v in m.items()
+                                        if 'ice_remote' in k}))
+
+    # FastRTC's failure shapes, HTTP 200 as FastRTC sends them
+    url = env.base + '/webrtc/offer'
+    status, body = http('POST', url, {
+        'type': 'ice-candidate', 'webrtc_id': 'nobody',
+        'candidate': {'candidate': 'candidate:1 1 udp 1 192.0.2.2 9 typ host',
+                      'sdpMid': '0', 'sdpMLineIndex': 0}})
+    check(status == 200 and body.get('status') == 'failed' and
+          body['meta']['error'] == 'unknown_connection',
+          'FastRTC: unknown webrtc_id -> unknown_connection (%s %s)' %
+          (status, body))
+    status, body = http('POST', url, b'{"type": "offer"', {})
+    check(status == 400 and body.get('status') == 'failed',
+          'FastRTC: malformed JSON -> 400 in FastRTC\'s shape')
+
+    # WHIP errors
+    status, body = http('POST', env.base + '/whip/room-x', b'v=0\r\n',
+                        {'Content-Type': 'application/json'})
+    check(status == 415, 'WHIP: offer not application/sdp -> 415')
+    status, body = http('PATCH', env.base + '/whip/room-w/0000', b'a=x\r\n',
+                        {'Content-Type': 'application/trickle-ice-sdpfrag'})
+    check(status == 404, 'WHIP: PATCH to an unknown session -> 404')
+    status, body = http('OPTIONS', env.base + '/whip/room-x')
+    check(status == 204, 'WHIP: OPTIONS -> 204')
+
+    # DELETE (at the end of the WHIP camera's run) tears its pipeline down
+    whip.wait(timeout=60)
+    ev = camera_events(whip)
+    check(any(e['event'] == 'delete' and e['status'] == 200 for e in ev),
+          'WHIP: DELETE -> 200')
+    got = wait_for(lambda: env.metrics().get('surveillx_cameras') == 1, 10)
+    check(bool(got), 'WHIP: DELETE removed the camera (1 left)')
+
+    def log_has(text):
+        with open(env.launcher.log) as f:
+            return text in f.read()
+    check(bool(wait_for(lambda: log_has(
+        'camera room-w: stopping (closed by the peer'), 10)),
+        'WHIP: the pipeline was torn down after DELETE')
+
+    n = len(env.frames('room-f'))
+    check(bool(wait_for(lambda: len(env.frames('room-f')) > n + 5, 15)),
+          'room-f unaffected by room-w leaving')
+
+    # the control: candidates withheld, ICE still connects, but only with
+    # an address learnt from the camera's checks (prflx), so the "host"
+    # seen above came from the trickled candidates
+    ctl = env.camera('room-c', 'bbt5', 8, name='control', extra=[
+        '--signaling', 'whip', '--trickle', '--withhold-candidates'])
+    key = 'surveillx_camera_ice_remote_candidate{camera_id="room-c",type=%s}'
+    got = wait_for(lambda: [k for k in env.metrics()
+                            if k.startswith(key.split('type=')[0])], 30)
+    check(got == [key % '"prflx"'],
+          'control without trickle: the selected remote candidate is '
+          'prflx (%s)' % got)
+    ctl.wait(timeout=60)
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
+def case_ice_servers(env):
+    """OPTIONS on a WHIP URL lists --stun/--turn as Link headers, TURN
+    credentials only for the token holder."""
+    token = 'tok-' + os.urandom(6).hex()
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', [
+        '--stun', 'stun://127.0.0.1:3478',
+        '--turn', 'turn://alice:s3cret@127.0.0.1:3479'],
+        env_extra={'SURVEILLX_TOKEN': token})
+    req = urllib.request.Request(env.base + '/whip/room-1', method='OPTIONS')
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, links = r.status, r.headers.get_all('Link') or []
+    check(status == 204 and links == [],
+          'OPTIONS without the token: 204, no ICE servers (%s)' % links)
+    req.add_header('Authorization', 'Bearer ' + token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, links = r.status, r.headers.get_all('Link') or []
+    check(status == 204 and
+          '<stun:127.0.0.1:3478>; rel="ice-server"' in links and
+          any(l.startswith('<turn:127.0.0.1:3479>; rel="ice-server"') and
+              'username="alice"' in l and 'credential="s3cret"' in l
+              for l in links),
+          'OPTIONS with the token: STUN and TURN Link headers (%s)' % links)
+    status, page = http('GET', env.base + '/')
+    check(status == 200 and "'whip/'" in page and 'getUserMedia' in page,
+          'GET / serves the publisher page without the token')
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
+def browser_events(proc, kind):
+    return [e for e in camera_events(proc) if e.get('event') == kind]
+
+
+def case_chromium(env):
+    """Headless Chromium as a laptop camera, from the launcher's page
+    over WHIP, into pipelines/classroom.pipe: attendance and 640x480
+    frames, and Chrome keeps 640x480 (the answer carries transport-cc)."""
+    from pgcluster import PgCluster
+    with PgCluster() as pg:
+        env.start_dashboard()
+        env.start_launcher('classroom.pipe',
+                           ['--set', 'SURVEILLX_SESSION=lab-1'],
+                           env_extra={'SURVEILLX_DB': pg.conninfo()},
+                           address='0.0.0.0')
+        status, page = http('GET', 'http://127.0.0.1:%s/' %
+                            env.base.rsplit(':', 1)[1])
+        check(status == 200 and 'getUserMedia' in page,
+              'GET / serves the publisher page')
+        laptop = env.browser('laptop-1', 'bbt4', 35)
+
+        def present():
+            try:
+                rows = pg.query(
+                    "SELECT s.external_id, a.camera_id, a.session_key "
+                    "FROM surveillx.attendance a JOIN surveillx.students s "
+                    "ON s.id = a.student")
+            except Exception:
+                return None
+            return rows if {r[0] for r in rows} >= ONLY_IN['bbt4'] else None
+        rows = wait_for(present, 60, step=1)
+        check(rows is not None, 'attendance rows for amy and bernadette '
+              'from the browser camera (%s)' % rows)
+        if rows:
+            check(all(r[1] == 'laptop-1' and r[2] == 'lab-1' for r in rows),
+                  'rows carry the browser camera\'s id and the session')
+        check(bool(wait_for(lambda: len(env.frames('laptop-1')) >= 20, 30)),
+              'laptop-1: frames arrive')
+        frames = check_frames(env, 'laptop-1', 'bbt4')
+        dims = {tuple(f['dims'] or ()) for f in frames}
+        check(dims == {(640, 480)}, 'laptop-1: frames are 640x480 (%s)' %
+              dims)
+        answer = browser_events(laptop, 'answer')
+        check(answer and answer[0].get('transport_cc') is True,
+              'the answer to Chrome carries the transport-cc extmap')
+        # Chrome lowers the resolution within seconds when its bandwidth
+        # estimate stays low (no transport-cc feedback): look after 15 s
+        time.sleep(15)
+        stats = browser_events(laptop, 'stats')
+        last = stats[-1] if stats else {}
+        check((last.get('frameWidth'), last.get('frameHeight')) ==
+              (640, 480), 'Chrome still sends 640x480 after %d stats '
+              'samples (%s)' % (len(stats), last))
+        print('   chrome: %s' % last, flush=True)
+        laptop.wait(timeout=90)
+        stopped = browser_events(laptop, 'stopped')
+        check(stopped and stopped[0].get('delete_status') == 200,
+              'the page\'s Stop: DELETE -> 200 (%s)' % stopped)
+        check(bool(wait_for(lambda: env.metrics().get(
+            'surveillx_cameras') == 0, 15)),
+            'the browser camera\'s pipeline is gone after DELETE')
+        check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
+def case_three_cameras(env):
+    """Two aiortc cameras (seed and FastRTC shapes) and one Chromium (WHIP)
+    at once: three pipelines, three ids, no cross-talk; one vanishes, the
+    others keep streaming."""
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', address='0.0.0.0')
+    alone = os.path.join(TESTDATA, 'faces', 'identities', 'penny2.png')
+    env.video('bbt4')
+    env.video(alone)
+    a = env.camera('cam-a', 'bbt4', 120)
+    b = env.camera('cam-b', alone, 120, extra=[
+        '--signaling', 'fastrtc', '--webrtc-id', 'rtcB', '--trickle',
+        '--data-channel'])
+    c = env.browser('cam-c', 'bbt5', 60)
+    got = wait_for(lambda: all(len(env.frames(x)) >= 15
+                               for x in ('cam-a', 'cam-b', 'cam-c')), 90)
+    check(bool(got), 'three cameras stream at once')
+    check(env.metrics().get('surveillx_cameras') == 3, 'metrics: 3 cameras')
+    fa = check_frames(env, 'cam-a', 'bbt4')
+    fc = check_frames(env, 'cam-c', 'bbt5')
+    fb = env.frames('cam-b')
+    lb = labels(fb) - {'unknown'}
+    check(lb == {'penny'}, 'cam-b names only penny (%s)' % sorted(lb))
+    check(not (labels(fa) & ONLY_IN['bbt5']) and
+          not (labels(fc) & ONLY_IN['bbt4']) and
+          not (lb & (ONLY_IN['bbt4'] | ONLY_IN['bbt5'])),
+          'no camera\'s frames carry another camera\'s faces')
+    check({tuple(f['dims'] or ()) for f in fc} == {(640, 480)},
+          'cam-c (Chromium) frames are 640x480')
+
+    # cam-b vanishes without a word: torn down, the others go on
+    b.kill()
+    b.wait()
+    got = wait_for(lambda: env.metrics().get('surveillx_cameras') == 2, 40)
+    check(bool(got), 'cam-b torn down after its peer vanished')
+    na, nc = len(env.frames('cam-a')), len(env.frames('cam-c'))
+    got = wait_for(lambda: len(env.frames('cam-a')) > na + 10 and
+                   len(env.frames('cam-c')) > nc + 10, 30)
+    check(bool(got), 'cam-a and cam-c keep streaming')
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
 def case_bad_pipe(env):
     """A typo in the pipe file fails at start-up, naming it."""
     bad = os.path.join(env.tmp, 'bad.pipe')
@@ -518,6 +791,10 @@ CASES = {
     'bad-requests': case_bad_requests,
     'classroom': case_classroom,
     'bad-pipe': case_bad_pipe,
+    'signaling': case_signaling,
+    'ice-servers': case_ice_servers,
+    'chromium': case_chromium,
+    'three-cameras': case_three_cameras,
 }
 
 

@@ -6,8 +6,9 @@ the other clients of the namespace (the browsers). It also records what it
 received, for the tests to assert on:
 
   GET /control/stats   -> {"frames": N, "connects": N, "rejects": N, ...}
-  GET /control/frames  -> [{camera_id, jpeg_ok, size, binary, faces,
-                            latency_ms, keys}, ...]   (no image data)
+  GET /control/frames  -> [{camera_id, jpeg_ok, size, dims, binary, faces,
+                            latency_ms, keys}, ...]   (no image data;
+                            dims: [width, height] of the JPEG)
   GET /control/reset   -> clears the records
 
 Options: --auth TOKEN requires auth {"token": TOKEN} on connect; --slow MS
@@ -85,6 +86,21 @@ def on_disconnect():
         counters["disconnects"] += 1
 
 
+def jpeg_size(raw):
+    """(width, height) from the JPEG's start-of-frame marker, or None."""
+    i = 2
+    while i + 9 < len(raw):
+        if raw[i] != 0xFF:
+            return None
+        marker = raw[i + 1]
+        length = int.from_bytes(raw[i + 2:i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            return (int.from_bytes(raw[i + 7:i + 9], "big"),
+                    int.from_bytes(raw[i + 5:i + 7], "big"))
+        i += 2 + length
+    return None
+
+
 @socketio.on("frame", namespace="/stream")
 def on_frame(data):
     received = now_ms()
@@ -103,6 +119,7 @@ def on_frame(data):
         "camera_id": data.get("camera_id") if isinstance(data, dict) else None,
         "jpeg_ok": raw[:2] == b"\xff\xd8" and raw[-2:] == b"\xff\xd9",
         "size": len(raw),
+        "dims": jpeg_size(raw) if raw[:2] == b"\xff\xd8" else None,
         "binary": binary,
         "faces": data.get("faces") if isinstance(data, dict) else None,
         "latency_ms": received - ts * 1000.0 if isinstance(ts, (int, float)) else None,
