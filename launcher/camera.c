@@ -653,8 +653,14 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
   for (gchar **t = options->turn_servers; t && *t; t++) {
     gboolean ok = FALSE;
     g_signal_emit_by_name (webrtc, "add-turn-server", *t, &ok);
-    if (!ok)
-      g_warning ("camera %s: webrtcbin refused TURN server %s", id, *t);
+    if (!ok) {
+      /* the URI holds a password: never in the log */
+      g_autoptr (GUri) uri = g_uri_parse (*t, G_URI_FLAGS_HAS_PASSWORD, NULL);
+      g_autofree gchar *shown
+          = uri ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO)
+                : g_strdup ("(unparsable URI)");
+      g_warning ("camera %s: webrtcbin refused TURN server %s", id, shown);
+    }
   }
   g_object_get (webrtc, "ice-agent", &camera->ice_agent, NULL);
   if (options->ice_address) {

@@ -322,9 +322,16 @@ sx_db_connect (const gchar *conninfo, const gchar *schema, GError **error)
   if (PQstatus (db->conn) != CONNECTION_OK) {
     gchar *clean = scrub (PQerrorMessage (db->conn), db->secrets);
     /* The server asked for a password: ours was wrong or missing. That is
-     * configuration, not an outage, so callers should stop retrying. */
+     * configuration, not an outage, so callers should stop retrying. A
+     * password that was sent is not enough to say so: a server that dies
+     * during authentication ("terminating connection due to unexpected
+     * postmaster exit") fails a connection that used one. Without a
+     * PGresult there is no SQLSTATE, so the server's (English) message
+     * decides; a localised one is retried like an outage, with warnings. */
+    const gchar *message = PQerrorMessage (db->conn);
     gboolean auth = PQconnectionNeedsPassword (db->conn)
-                    || PQconnectionUsedPassword (db->conn);
+                    || (PQconnectionUsedPassword (db->conn)
+                        && strstr (message, "authentication failed") != NULL);
 
     if (auth)
       g_set_error (error, SX_DB_ERROR, SX_DB_ERROR_AUTH,

@@ -10,6 +10,7 @@ usage: test_attendancesink.py CASE   (CASE: see CASES at the bottom)
 import datetime
 import os
 import select
+import subprocess
 import sys
 import tempfile
 import time
@@ -446,6 +447,61 @@ def case_spool_errors(pg, tmp):
     a.stop()
 
 
+def case_disk_full(pg, tmp):
+    """The spool's file system fills up mid-class (a 64 KiB tmpfs in a
+    mount namespace of our own): a clear warning naming the spool and the
+    cause, no crash, no error, and every sighting still reaches the
+    database exactly once."""
+    mnt = os.path.join(tmp, 'small')
+    os.makedirs(mnt)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt],
+                   check=True)
+    try:
+        spool = os.path.join(mnt, 'full.spool')
+        s = Sink(conninfo=pg.conninfo(), **{'camera-id': 'room-f',
+                                            'spool-location': spool,
+                                            'session-id': 'full',
+                                            'flush-interval': 20})
+        check(s.start(), 'sink starts with its spool on the small file system')
+        ids = _students('F', 6)
+        expected = {i: 0 for i in ids}
+
+        def push_rounds(n):
+            for r in range(n):
+                faces = [{'id': sid, 'track': k} for k, sid in enumerate(ids)
+                         if (r + k) % 2 == 0]
+                for f in faces:
+                    expected[f['id']] += 1
+                s.push(faces)
+                time.sleep(0.005)
+        push_rounds(40)
+        check(s.wait_written(), 'sightings written before the disk fills')
+        # fill every remaining block
+        with open(os.path.join(mnt, 'ballast'), 'wb', buffering=0) as f:
+            try:
+                while True:
+                    f.write(b'\0' * 4096)
+                    f.flush()
+            except OSError as e:
+                print('ballast stopped by: %s' % e, flush=True)
+        push_rounds(80)
+        warned = s.wait_for(lambda m: m.type == Gst.MessageType.WARNING and
+                            'No space left' in m.parse_warning()[0].message, 20)
+        check(warned is not None, 'a warning says the spool is out of space')
+        if warned:
+            text = warned.parse_warning()[0].message
+            check('full.spool' in text, 'the warning names the spool (%s)' %
+                  text)
+        check(s.wait_written(), 'sightings still reach the database')
+        s.finish(timeout=60)
+        check(not s.errors(), 'no error message, no crash')
+        got = {x[0]: x[4] for x in rows(pg)}
+        check(got == expected, 'every sighting counted exactly once with a '
+              'full disk (%s vs %s)' % (got, expected))
+    finally:
+        subprocess.run(['umount', '-l', mnt])
+
+
 CASES = {
     'basic': case_basic,
     'hostile': case_hostile,
@@ -453,12 +509,18 @@ CASES = {
     'spool-replay': case_spool_replay,
     'bad-config': case_bad_config,
     'spool-errors': case_spool_errors,
+    'disk-full': case_disk_full,
 }
 
 
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
         sys.exit('usage: %s {%s}' % (sys.argv[0], '|'.join(CASES)))
+    if sys.argv[1] == 'disk-full' and os.environ.get('SX_ATT_MOUNTNS') != '1':
+        # a private mount namespace for the small tmpfs (needs root)
+        os.execvpe('unshare', ['unshare', '--mount', '--propagation',
+                               'private', '--', sys.executable] + sys.argv,
+                   dict(os.environ, SX_ATT_MOUNTNS='1'))
     with tempfile.TemporaryDirectory(prefix='sx-att-') as tmp, PgCluster() as pg:
         try:
             CASES[sys.argv[1]](pg, tmp)

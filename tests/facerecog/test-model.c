@@ -86,11 +86,12 @@ static void
 test_models_shared (void)
 {
   g_autofree gchar *model_path = sx_test_recognition_model ();
-  guint before = sx_face_models_loaded ();
   SxDescriptorModel *a = sx_descriptor_model_get (model_path, NULL);
   SxLandmarkModel *la = sx_landmark_model_get (sx_test_landmark_model (),
       NULL);
-  g_assert_cmpuint (sx_face_models_loaded (), ==, before + 2);
+  /* an earlier test may have loaded one of them already */
+  guint loaded = sx_face_models_loaded ();
+  g_assert_cmpuint (loaded, >=, 2);
   /* Another path spelling of the same file is the same model. */
   g_autofree gchar *dir = g_path_get_dirname (model_path);
   g_autofree gchar *base = g_path_get_basename (model_path);
@@ -100,18 +101,23 @@ test_models_shared (void)
       NULL);
   g_assert_true (a == b);
   g_assert_true (la == lb);
-  g_assert_cmpuint (sx_face_models_loaded (), ==, before + 2);
+  g_assert_cmpuint (sx_face_models_loaded (), ==, loaded);
   g_assert_cmpuint (sx_landmark_model_num_parts (la), ==, 68);
   sx_descriptor_model_unref (b);
   sx_landmark_model_unref (lb);
   sx_descriptor_model_unref (a);
   sx_landmark_model_unref (la);
-  g_assert_cmpuint (sx_face_models_loaded (), ==, before);
+  /* kept for the process: the next camera must not load them again */
+  g_assert_cmpuint (sx_face_models_loaded (), ==, loaded);
+  SxDescriptorModel *c = sx_descriptor_model_get (model_path, NULL);
+  g_assert_true (c == a);
+  sx_descriptor_model_unref (c);
 }
 
 static void
 test_bad_model_files (void)
 {
+  guint loaded_before = sx_face_models_loaded ();
   g_autoptr (GError) error = NULL;
   g_assert_null (sx_descriptor_model_get ("/nonexistent/model.dat", &error));
   g_assert_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_MISSING);
@@ -137,7 +143,8 @@ test_bad_model_files (void)
   g_assert_null (sx_landmark_model_get (resnet, &error));
   g_assert_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_CORRUPT);
   g_clear_error (&error);
-  g_assert_cmpuint (sx_face_models_loaded (), ==, 0);
+  /* failed loads leave nothing in the cache */
+  g_assert_cmpuint (sx_face_models_loaded (), ==, loaded_before);
 }
 
 static void

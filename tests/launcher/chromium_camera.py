@@ -177,6 +177,10 @@ def run(args):
     # when it is killed) go to TMPDIR: a private one, removed at the end
     base = tempfile.mkdtemp(prefix='sx-chromium-')
     env = dict(os.environ, TMPDIR=base)
+    # the sanitizer test run preloads libasan for the launcher: not for
+    # Chromium, which aborts with it
+    for var in ('LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'):
+        env.pop(var, None)
     if args.profile_dir:
         os.makedirs(args.profile_dir, exist_ok=True)
         profile = os.path.abspath(args.profile_dir)

@@ -278,6 +278,15 @@ class Env:
 
     def close(self):
         self.procs.kill_all()
+        # Chromium runs in a session of its own under its driver: anything
+        # still naming our folder (its y4m, its profile) goes too
+        for pid in os.listdir('/proc'):
+            try:
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    if self.tmp.encode() in f.read():
+                        os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -764,6 +773,58 @@ def case_three_cameras(env):
     check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
 
 
+def case_soak(env):
+    """SX_SOAK_CYCLES (200) WHIP connect/stream/DELETE cycles of one camera
+    through preview.pipe: the launcher's RSS and open file descriptors stay
+    flat. Growth is measured from cycle 20 (models, pools and caches are
+    warm by then) to the end. Under AddressSanitizer (whose quarantine
+    holds freed memory on purpose) the RSS bound is wider."""
+    cycles = int(os.environ.get('SX_SOAK_CYCLES', '200'))
+    asan = 'libasan' in os.environ.get('LD_PRELOAD', '')
+    if asan and 'SX_SOAK_CYCLES' not in os.environ:
+        cycles = 60
+        print('   AddressSanitizer build: %d cycles (each is ~2x slower; the '
+              '200-cycle run is the normal build\'s)' % cycles, flush=True)
+    env.start_dashboard()
+    env.start_launcher('preview.pipe')
+    video = env.video('bbt5')
+    log = os.path.join(env.tmp, 'soak.log')
+    soak = env.procs.start([PYTHON, os.path.join(HERE, 'soak_camera.py'),
+                            '--url', env.base, '--video', video,
+                            '--launcher-pid', str(env.launcher.pid),
+                            '--cycles', str(cycles)], log)
+    soak.wait(timeout=cycles * 15 + 60)
+    with open(log) as f:
+        samples = [json.loads(l) for l in f if l.startswith('{"cycle"')]
+    check(len(samples) == cycles, '%d cycles ran (%d)' % (cycles,
+                                                          len(samples)))
+    failed = [s['cycle'] for s in samples if not s['ok']]
+    check(not failed, 'every cycle connected (failed: %s)' % failed)
+    print('   cycle  rss_MB  fds  threads  connect_ms', flush=True)
+    for s in samples:
+        if s['cycle'] == 1 or s['cycle'] % 10 == 0:
+            print('   %5d  %6.1f  %3d  %7d  %10d' % (
+                s['cycle'], s['rss_kb'] / 1024, s['fds'], s['threads'],
+                s['connect_ms']), flush=True)
+    if len(samples) >= 40:
+        base = samples[19]
+        last = samples[-1]
+        # the last quarter's mean, so one sample's noise does not decide
+        tail = samples[-max(5, len(samples) // 4):]
+        rss_growth = (sum(s['rss_kb'] for s in tail) / len(tail) -
+                      base['rss_kb']) / 1024
+        limit = 60 if asan else 20
+        check(rss_growth < limit, 'RSS growth from cycle 20 to the end: '
+              '%.1f MB (< %d MB)' % (rss_growth, limit))
+        check(last['fds'] - base['fds'] <= 3,
+              'open fds flat: %d at cycle 20, %d at the end' %
+              (base['fds'], last['fds']))
+        check(last['threads'] - base['threads'] <= 3,
+              'threads flat: %d at cycle 20, %d at the end' %
+              (base['threads'], last['threads']))
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
 def case_bad_pipe(env):
     """A typo in the pipe file fails at start-up, naming it."""
     bad = os.path.join(env.tmp, 'bad.pipe')
@@ -795,6 +856,7 @@ CASES = {
     'ice-servers': case_ice_servers,
     'chromium': case_chromium,
     'three-cameras': case_three_cameras,
+    'soak': case_soak,
 }
 
 
