@@ -14,7 +14,6 @@
 #include <gst/rtp/rtp.h>
 #include <gst/webrtc/webrtc.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (sx_camera_debug);
@@ -704,6 +703,24 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
 
 /* ---- SDP ---- */
 
+/* The decimal number at the start of @text, within [@min, @max] and
+ * followed by @next (a space, or '/' for extmap directions); -1 otherwise.
+ * Not sscanf: "%d" on an out-of-range number is undefined behaviour. */
+static gint
+leading_number (const gchar *text, gint min, gint max, const gchar *next)
+{
+  gint value = 0;
+  const gchar *p = text;
+  for (; g_ascii_isdigit (*p); p++) {
+    value = value * 10 + (*p - '0');
+    if (value > max)
+      return -1;
+  }
+  if (p == text || value < min || *p == '\0' || strchr (next, *p) == NULL)
+    return -1;
+  return value;
+}
+
 gint
 sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
                          guint *twcc_extmap_id)
@@ -719,16 +736,19 @@ sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
       const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
       if (a->value == NULL)
         continue;
-      gint n = -1;
-      gchar name[32] = "";
-      if (pt < 0 && g_strcmp0 (a->key, "rtpmap") == 0
-          && sscanf (a->value, "%d %31[^/]", &n, name) == 2
-          && g_ascii_strcasecmp (name, "VP8") == 0 && n >= 0 && n <= 127)
-        pt = n;
-      else if (g_strcmp0 (a->key, "extmap") == 0
-               && strstr (a->value, TWCC_URI_PART)
-               && sscanf (a->value, "%d", &n) == 1 && n > 0 && n < 256)
-        twcc = n;
+      if (pt < 0 && g_strcmp0 (a->key, "rtpmap") == 0) {
+        /* "96 VP8/90000" */
+        gint n = leading_number (a->value, 0, 127, " ");
+        const gchar *name = n >= 0 ? strchr (a->value, ' ') + 1 : NULL;
+        if (name && g_ascii_strncasecmp (name, "VP8/", 4) == 0)
+          pt = n;
+      } else if (g_strcmp0 (a->key, "extmap") == 0
+                 && strstr (a->value, TWCC_URI_PART)) {
+        /* "3 http://...transport-wide-cc-extensions-01" or "3/sendrecv ..." */
+        gint n = leading_number (a->value, 1, 255, " /");
+        if (n > 0)
+          twcc = n;
+      }
     }
     if (pt >= 0) {
       if (media_index)

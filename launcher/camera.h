@@ -95,7 +95,9 @@ typedef struct {
 
 void sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats);
 
-/* VP8 payload type offered in @offer's first video section, or -1. */
+/* VP8 payload type of the first video section of @offer that offers VP8
+ * (its index in @media_index, its transport-wide-cc extmap id or 0 in
+ * @twcc_extmap_id), or -1. */
 gint sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
                               guint *twcc_extmap_id);
 

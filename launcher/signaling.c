@@ -11,6 +11,7 @@
 
 #include "pipefile.h"
 #include "sdpfrag.h"
+#include "sxjson.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -593,6 +594,12 @@ read_json_object (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
     return NULL;
   }
   g_autoptr (GError) error = NULL;
+  /* json-glib recurses per level: bound the nesting first */
+  if (!sx_json_nesting_ok (body->data, body->length, SX_JSON_MAX_DEPTH)) {
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
+            "malformed JSON: nested deeper than %d levels", SX_JSON_MAX_DEPTH);
+    return NULL;
+  }
   if (body->length == 0
       || !json_parser_load_from_data (parser, body->data, body->length,
                                       &error)) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, fetches the models, runs
-# the whole meson test suite, then the same suite again built with
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# the whole meson test suite, the libFuzzer targets (their seeds and saved
+# crash inputs, then FUZZ_SECONDS (60) of fuzzing each; clang build in
+# build-fuzz), then the same suite again built with AddressSanitizer +
+# UndefinedBehaviorSanitizer.
 #   scripts/test.sh            all of it
 #   SKIP_SANITIZE=1 scripts/test.sh   without the sanitizer pass (quicker, local only)
 set -euo pipefail
@@ -11,6 +13,8 @@ cd "$top"
 scripts/setup.sh
 scripts/build.sh build
 meson test -C build --print-errorlogs --num-processes 1
+
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
   scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false

@@ -3,7 +3,7 @@
 # connect/stream/DELETE cycles of one aiortc camera through
 # pipelines/preview.pipe, in a network namespace of its own; prints the
 # launcher's RSS, open fds and threads every 10 cycles, and the growth
-# from cycle 20 to the end. The same run is the launcher-soak test.
+# over the second half. The same run is the launcher-soak test.
 #   bench/soak/run.sh [CYCLES]        (after scripts/build.sh build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)

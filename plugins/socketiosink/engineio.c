@@ -16,6 +16,8 @@
 
 #include "engineio.h"
 
+#include "sxjson.h"
+
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -52,6 +54,12 @@ parse_json (const gchar *text, gsize len, GError **error)
   /* json-glib takes a gssize; refuse what would not fit rather than wrap */
   if (len > G_MAXSSIZE) {
     g_set_error (error, SX_EIO_ERROR, SX_EIO_ERROR_MALFORMED, "JSON too long");
+    return NULL;
+  }
+  /* a hostile server's [[[[... would overflow json-glib's recursion */
+  if (!sx_json_nesting_ok (text, len, SX_JSON_MAX_DEPTH)) {
+    g_set_error (error, SX_EIO_ERROR, SX_EIO_ERROR_MALFORMED,
+                 "JSON nested deeper than %d levels", SX_JSON_MAX_DEPTH);
     return NULL;
   }
   parser = json_parser_new_immutable ();
@@ -97,7 +105,7 @@ get_positive_int_member (JsonObject *obj, const gchar *name, gint64 *out)
   if (json_node_get_value_type (node) == G_TYPE_INT64)
     *out = json_node_get_int (node);
   else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    *out = (gint64)json_node_get_double (node);
+    *out = (gint64)CLAMP (json_node_get_double (node), 0.0, 1e18);
   else
     return FALSE;
   return *out > 0;

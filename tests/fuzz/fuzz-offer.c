@@ -1,0 +1,214 @@
+/* libFuzzer target: what the launcher does with an offer request body
+ * before any pipeline exists (launcher/signaling.c, launcher/camera.c).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * signaling.c is a libsoup server and cannot be driven without one, so this
+ * repeats its few lines of JSON handling (read_json_object(),
+ * get_string_member(), get_camera_id_member(), read_json_offer(), the
+ * FastRTC candidate member) and then calls the real code on the result:
+ * sx_camera_id_is_valid(), gst_sdp_message_parse_buffer(),
+ * sx_sdp_find_vp8_payload() and camera.c's BUNDLE helpers, which it
+ * reaches by including camera.c (they are static).
+ *
+ * The input is a JSON body (POST /offer, POST /webrtc/offer), or, when it
+ * starts with "v=0", an SDP offer as WHIP posts it. Invariants:
+ *  - sx_sdp_find_vp8_payload() returns -1 or a payload type 0..127 of a
+ *    video section with a non-zero port, whose index it gives, and a
+ *    transport-cc extension id 0..255; the same with NULL out-parameters;
+ *  - unbundle_if_inconsistent() changes neither, and leaves no BUNDLE
+ *    group when the sections' ICE ufrags differ;
+ *  - a camera id accepted by sx_camera_id_is_valid() is 1..64 characters
+ *    of [A-Za-z0-9_-];
+ *  - no GLib critical or warning (GstSDP, json-glib preconditions).
+ */
+#include "fuzz-common.h"
+
+/* camera.c whole: its static SDP helpers become callable here */
+#include "../../launcher/camera.c"
+
+#include "pipefile.h"
+#include "sdpfrag.h"
+
+#include <json-glib/json-glib.h>
+
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  /* no plugins needed, so no registry scan (and no plugin loaded into the
+   * sanitized process) */
+  g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", TRUE);
+  g_setenv ("GST_PLUGIN_PATH_1_0", "", TRUE);
+  g_setenv ("GST_PLUGIN_PATH", "", TRUE);
+  g_autofree gchar *registry = g_build_filename (
+      g_get_tmp_dir (), "surveillx-fuzz-offer-registry.bin", NULL);
+  g_setenv ("GST_REGISTRY", registry, TRUE);
+  gst_init (NULL, NULL);
+  GST_DEBUG_CATEGORY_INIT (sx_camera_debug, "sxcamera", 0, "fuzzing");
+  fuzz_make_criticals_fatal ();
+  return 0;
+}
+
+/* signaling.c's get_string_member(): absent or null is NULL, not an error */
+static gboolean
+member_string (JsonObject *obj, const gchar *name, const gchar **out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return FALSE;
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+/* signaling.c's get_camera_id_member() */
+static gboolean
+member_camera_id (JsonObject *obj, gchar **out)
+{
+  JsonNode *node = json_object_get_member (obj, "camera_id");
+  *out = NULL;
+  if (node && JSON_NODE_HOLDS_VALUE (node)
+      && json_node_get_value_type (node) == G_TYPE_INT64) {
+    *out = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+    return TRUE;
+  }
+  const gchar *s;
+  if (!member_string (obj, "camera_id", &s))
+    return FALSE;
+  *out = g_strdup (s);
+  return TRUE;
+}
+
+static void
+check_camera_id (const gchar *id)
+{
+  if (id == NULL || !sx_camera_id_is_valid (id))
+    return;
+  gsize n = strlen (id);
+  FUZZ_CHECK (n >= 1 && n <= SX_CAMERA_ID_MAX_LEN);
+  FUZZ_CHECK (strspn (id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789_-")
+              == n);
+}
+
+static gboolean
+ufrags_differ (const GstSDPMessage *offer)
+{
+  const gchar *first = NULL;
+  for (guint i = 0; i < gst_sdp_message_medias_len (offer); i++) {
+    const gchar *u = gst_sdp_media_get_attribute_val (
+        gst_sdp_message_get_media (offer, i), "ice-ufrag");
+    if (u == NULL)
+      continue;
+    if (first == NULL)
+      first = u;
+    else if (strcmp (first, u) != 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* start_camera()'s SDP checks, then what negotiate() asks of the offer */
+static void
+check_sdp (const gchar *sdp_text)
+{
+  if (sdp_text == NULL || !g_str_has_prefix (sdp_text, "v=0"))
+    return;
+  GstSDPMessage *offer = NULL;
+  gst_sdp_message_new (&offer);
+  if (gst_sdp_message_parse_buffer ((const guint8 *)sdp_text, strlen (sdp_text),
+                                    offer)
+          != GST_SDP_OK
+      || gst_sdp_message_medias_len (offer) == 0) {
+    gst_sdp_message_free (offer);
+    return;
+  }
+
+  guint index = G_MAXUINT, twcc = G_MAXUINT;
+  gint pt = sx_sdp_find_vp8_payload (offer, &index, &twcc);
+  FUZZ_CHECK (pt >= -1 && pt <= 127);
+  FUZZ_CHECK (sx_sdp_find_vp8_payload (offer, NULL, NULL) == pt);
+  if (pt >= 0) {
+    FUZZ_CHECK (index < gst_sdp_message_medias_len (offer));
+    const GstSDPMedia *m = gst_sdp_message_get_media (offer, index);
+    FUZZ_CHECK (g_strcmp0 (gst_sdp_media_get_media (m), "video") == 0);
+    FUZZ_CHECK (gst_sdp_media_get_port (m) != 0);
+    FUZZ_CHECK (twcc <= 255);
+  }
+
+  gboolean differ = ufrags_differ (offer);
+  unbundle_if_inconsistent (offer, "fuzz");
+  guint index2 = G_MAXUINT, twcc2 = G_MAXUINT;
+  FUZZ_CHECK (sx_sdp_find_vp8_payload (offer, &index2, &twcc2) == pt);
+  FUZZ_CHECK (index2 == index && twcc2 == twcc);
+  if (differ)
+    FUZZ_CHECK (!offer_has_bundle (offer));
+  gst_sdp_message_free (offer);
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+{
+  if (size >= 3 && memcmp (data, "v=0", 3) == 0) {
+    /* WHIP: read_text_body() refuses NUL bytes, then a C string */
+    if (memchr (data, '\0', size) == NULL) {
+      g_autofree gchar *sdp = g_strndup ((const gchar *)data, size);
+      check_sdp (sdp);
+    }
+    return 0;
+  }
+
+  /* read_json_object(): the body exactly as long as libsoup gives it */
+  if (size == 0)
+    return 0;
+  gchar *body = g_memdup2 (data, size);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  gboolean parsed
+      = json_parser_load_from_data (parser, body, (gssize)size, &error);
+  g_free (body);
+  FUZZ_CHECK (parsed == (error == NULL));
+  if (!parsed)
+    return 0;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return 0;
+  JsonObject *obj = json_node_get_object (root);
+
+  /* FastRTC: {"type":"ice-candidate","webrtc_id","candidate":{...}} */
+  const gchar *type = NULL, *webrtc_id = NULL;
+  if (member_string (obj, "type", &type)
+      && member_string (obj, "webrtc_id", &webrtc_id)
+      && g_strcmp0 (type, "ice-candidate") == 0) {
+    JsonNode *node = json_object_get_member (obj, "candidate");
+    if (node && JSON_NODE_HOLDS_OBJECT (node)) {
+      const gchar *candidate = NULL, *mid = NULL;
+      JsonObject *c = json_node_get_object (node);
+      if (member_string (c, "candidate", &candidate)
+          && member_string (c, "sdpMid", &mid) && candidate && *candidate
+          && sx_ice_candidate_is_valid (candidate))
+        FUZZ_CHECK (g_str_has_prefix (candidate, "candidate:")
+                    && strlen (candidate) <= SX_ICE_CANDIDATE_MAX_LEN);
+    }
+    return 0;
+  }
+
+  /* read_json_offer() */
+  const gchar *sdp_text = NULL;
+  g_autofree gchar *camera_id = NULL;
+  if (!member_string (obj, "type", &type)
+      || !member_string (obj, "sdp", &sdp_text)
+      || !member_camera_id (obj, &camera_id))
+    return 0;
+  check_camera_id (camera_id);
+  check_camera_id (webrtc_id);
+  if (g_strcmp0 (type, "offer") != 0 || sdp_text == NULL)
+    return 0;
+  check_sdp (sdp_text);
+  return 0;
+}
