@@ -42,6 +42,12 @@ on_signal (gpointer user_data)
 int
 main (int argc, char **argv)
 {
+  /* One OpenBLAS thread per analysis thread: each camera's facerecog worker
+   * already runs in parallel, and OpenBLAS's own pool would run at normal
+   * priority, escaping facerecog's worker-nice (docs/performance.md). Read
+   * when the plugin loads libblas, so before anything loads it; a value
+   * the user set wins. */
+  g_setenv ("OPENBLAS_NUM_THREADS", "1", FALSE);
   gint port = 8080, max_cameras = 16, max_body_kib = 64;
   gint gather_timeout = 5000, media_timeout = 15000, disconnect_grace = 5000;
   gint eos_timeout = 8000;

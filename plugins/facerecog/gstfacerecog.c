@@ -38,7 +38,11 @@
 
 #include <gst/video/gstvideometa.h>
 #include <gst/video/video.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define GST_CAT_DEFAULT gst_face_recog_debug
@@ -48,6 +52,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define DEFAULT_GALLERY NULL
 #define DEFAULT_THRESHOLD 0.6
 #define DEFAULT_INTERVAL 1
+#define DEFAULT_WORKER_NICE 19
 #define DEFAULT_SYNCHRONOUS FALSE
 #define DEFAULT_MIN_VOTES 3
 #define DEFAULT_UPSAMPLE 0
@@ -70,6 +75,7 @@ enum
   PROP_THRESHOLD,
   PROP_INTERVAL,
   PROP_SYNCHRONOUS,
+  PROP_WORKER_NICE,
   PROP_MIN_VOTES,
   PROP_UPSAMPLE,
   PROP_DETECT_THRESHOLD,
@@ -116,6 +122,7 @@ struct _GstFaceRecog
   gchar *recognition_model;
   gdouble threshold;
   guint interval;
+  gint worker_nice;
   gboolean synchronous;
   guint min_votes;
   guint upsample;
@@ -395,6 +402,15 @@ static gpointer
 worker_main (gpointer data)
 {
   GstFaceRecog *self = data;
+
+  GST_OBJECT_LOCK (self);
+  gint nice = self->worker_nice;
+  GST_OBJECT_UNLOCK (self);
+  /* Linux applies a nice value to one thread when given its tid */
+  if (nice != 0
+      && setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), nice) != 0)
+    GST_WARNING_OBJECT (self, "could not lower the analysis thread's "
+        "priority: %s", g_strerror (errno));
 
   g_mutex_lock (&self->lock);
   for (;;) {
@@ -916,6 +932,9 @@ gst_face_recog_set_property (GObject * object, guint prop_id,
     case PROP_SYNCHRONOUS:
       self->synchronous = g_value_get_boolean (value);
       break;
+    case PROP_WORKER_NICE:
+      self->worker_nice = g_value_get_int (value);
+      break;
     case PROP_MIN_VOTES:
       self->min_votes = g_value_get_uint (value);
       break;
@@ -973,6 +992,9 @@ gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_SYNCHRONOUS:
       g_value_set_boolean (value, self->synchronous);
+      break;
+    case PROP_WORKER_NICE:
+      g_value_set_int (value, self->worker_nice);
       break;
     case PROP_MIN_VOTES:
       g_value_set_uint (value, self->min_votes);
@@ -1059,6 +1081,13 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
       g_param_spec_uint ("interval", "Interval",
           "Analyse every Nth frame (the worker also skips frames while "
           "busy)", 1, 10000, DEFAULT_INTERVAL, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_WORKER_NICE,
+      g_param_spec_int ("worker-nice", "Worker nice value",
+          "Scheduling niceness of the analysis thread (Linux, per thread): "
+          "above 0 the video threads of every camera in the process run "
+          "first and analysis takes the CPU left over, so a busy box "
+          "analyses less often instead of delaying video",
+          0, 19, DEFAULT_WORKER_NICE, rw));
   g_object_class_install_property (gobject_class, PROP_SYNCHRONOUS,
       g_param_spec_boolean ("synchronous", "Synchronous",
           "Analyse on the streaming thread, holding each analysed frame "
@@ -1120,6 +1149,7 @@ gst_face_recog_init (GstFaceRecog * self)
   self->recognition_model = default_recognition_model ();
   self->threshold = DEFAULT_THRESHOLD;
   self->interval = DEFAULT_INTERVAL;
+  self->worker_nice = DEFAULT_WORKER_NICE;
   self->synchronous = DEFAULT_SYNCHRONOUS;
   self->min_votes = DEFAULT_MIN_VOTES;
   self->upsample = DEFAULT_UPSAMPLE;
