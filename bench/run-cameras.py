@@ -17,7 +17,8 @@ Servers:
   classroom     surveillx-launcher pipelines/classroom.pipe, gallery of the
                 8 shared identities, a throwaway PostgreSQL
                 (--classroom-cameras)
-  PATH.pipe     surveillx-launcher PATH.pipe (a variant to compare)
+  PATH.pipe     surveillx-launcher PATH.pipe (a variant to compare, e.g.
+                bench/pipelines/streaming-sync.pipe: socketiosink sync=true)
 
 Each run happens in a network namespace of this script's own (re-exec under
 `unshare --net`, veth 192.0.2.1/24 + 192.0.2.2/24): the Socket.IO server
@@ -51,7 +52,8 @@ connection per camera the launcher then receives every other camera's
 frames, the baseline's single connection receives none).
 
 Prints a markdown table; --out writes it (and the raw figures to OUT.json).
-With --wait-go FILE each run first waits until FILE exists.
+With --wait-go FILE each run first waits until FILE exists and no other
+load generator runs (a shared machine).
 """
 import argparse
 import json
@@ -328,7 +330,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
                     lg.poll() is not None:
                 return 'error'
             return None
-        state = wait_for(ready, 40 + 3 * n)
+        state = wait_for(ready, 60 + 5 * n)
         if state != 'ready':
             raise RuntimeError('cameras did not connect (%s):\n%s\n%s' % (
                 state, tail(lg_log), tail(srv.log)))
@@ -361,7 +363,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         res['in_fps'] = {c: (f1[c] - f0[c]) / dt for c in cams}
         res['faces_s'] = sum(faces1[c] - faces0[c] for c in cams) / dt
         records = get_json(sio_base + '/control/frames') or []
-        marks = get_json(sio_base + '/control/marks', 120) or []
+        marks = get_json(sio_base + '/control/marks?dump=' + tmp, 120) or []
         in_window = [r for r in records if r['t'] <= t1 * 1000]
         res['out_fps'] = {c: sum(1 for r in in_window
                                  if str(r['camera_id']) == c) / dt
@@ -389,6 +391,29 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         procs.kill_all()
 
 
+def other_loadgens():
+    """Load generators running now (ours are all stopped between runs)."""
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if b'loadgen/loadgen.py' in f.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def wait_quiet(go_file):
+    """Until go_file exists and no other benchmark is running."""
+    said = False
+    while not os.path.exists(go_file) or other_loadgens():
+        if not said:
+            log('waiting for %s and for other benchmarks to end' % go_file)
+            said = True
+        time.sleep(10)
+
+
 def summarise(r):
     def mean_min(d):
         v = list(d.values())
@@ -406,8 +431,8 @@ def summarise(r):
                 r['server'], n, f(r['cpu_server']),
                 f(r['cpu_server'] / n, '%.1f'), f(r['cpu_loadgen']),
                 f(r['cpu_sio']), f(r['cpu_machine']),
-                f(r['cpu_machine'] - r['cpu_server'] - r['cpu_loadgen'] -
-                  r['cpu_sio']),
+                f(max(0.0, r['cpu_machine'] - r['cpu_server'] -
+                      r['cpu_loadgen'] - r['cpu_sio'])),
                 f(in_mean, '%.1f'), f(in_min, '%.1f'),
                 f(out_mean, '%.2f'), f(out_min, '%.2f'),
                 f(pct(e2e, 0.5)), f(pct(e2e, 0.95)), f(pct(hop, 0.5), '%.1f'),
@@ -474,10 +499,8 @@ def main():
             ns = args.classroom_cameras if server == 'classroom' \
                 else args.cameras
             for n in ns:
-                if args.wait_go and not os.path.exists(args.wait_go):
-                    log('waiting for %s' % args.wait_go)
-                    while not os.path.exists(args.wait_go):
-                        time.sleep(10)
+                if args.wait_go:
+                    wait_quiet(args.wait_go)
                 tmp = os.path.join(tmp_root, '%s-%d' % (server, n))
                 os.makedirs(tmp)
                 log('%s, %d camera(s)...' % (server, n))

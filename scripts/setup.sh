@@ -22,6 +22,8 @@ packages=(
   postgresql iproute2
   python3-flask-socketio python3-eventlet python3-socketio python3-websocket
   python3-psycopg2 python3-aiortc python3-numpy
+  # bench/: the Python design's baseline and the load generator's video
+  python3-fastapi python3-uvicorn python3-opencv gir1.2-gst-plugins-bad-1.0
   chromium
   # attendancesink tests drive appsrc with face metas from Python
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

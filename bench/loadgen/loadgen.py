@@ -117,6 +117,50 @@ def make_video(out, photo, seconds, bitrate):
         kbit_s=round(size * 8 / seconds / 1000))
 
 
+def corrupt_video(src, out, probability):
+    """The frames of @src with random bytes changed, re-muxed, not
+    re-encoded."""
+    import random
+    rng = random.Random(7)
+    p = float(probability)
+    Gst.init(None)
+    demux = Gst.parse_launch('filesrc location="%s" ! matroskademux '
+                             '! appsink name=sink sync=false' % src)
+    sink = demux.get_by_name('sink')
+    demux.set_state(Gst.State.PLAYING)
+    mux = None
+    changed = frames = 0
+    while True:
+        sample = sink.emit('pull-sample')
+        if sample is None:
+            break
+        if mux is None:
+            mux = Gst.parse_launch(
+                'appsrc name=src format=time caps="%s" ! webmmux '
+                '! filesink location="%s"' % (sample.get_caps().to_string(),
+                                              out))
+            appsrc = mux.get_by_name('src')
+            mux.set_state(Gst.State.PLAYING)
+        buf = sample.get_buffer()
+        data = bytearray(buf.extract_dup(0, buf.get_size()))
+        for i in range(32, len(data)):
+            if rng.random() < p:
+                data[i] = rng.randrange(256)
+                changed += 1
+        new = Gst.Buffer.new_wrapped(bytes(data))
+        new.pts, new.dts, new.duration = buf.pts, buf.dts, buf.duration
+        if buf.has_flags(Gst.BufferFlags.DELTA_UNIT):
+            new.set_flags(Gst.BufferFlags.DELTA_UNIT)
+        appsrc.emit('push-buffer', new)
+        frames += 1
+    demux.set_state(Gst.State.NULL)
+    appsrc.emit('end-of-stream')
+    mux.get_bus().timed_pop_filtered(
+        Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    mux.set_state(Gst.State.NULL)
+    say(event='corrupted', path=out, frames=frames, bytes_changed=changed)
+
+
 # ---- the cameras ------------------------------------------------------------
 
 class Camera:
@@ -130,12 +174,12 @@ class Camera:
         self.gathered = threading.Event()
         self.need_offer = threading.Event()
         self.pipe = Gst.parse_launch(
-            'filesrc location="%s" ! matroskademux name=demux '
-            'demux. ! clocksync name=pace '
+            ('filesrc location="%s" ! matroskademux name=demux ' % video)
+            + 'demux. ! clocksync name=pace '
             '! rtpvp8pay name=pay pt=96 mtu=1200 picture-id-mode=15-bit '
             '! application/x-rtp,media=video,encoding-name=VP8,payload=96,'
             'clock-rate=90000 '
-            '! webrtcbin name=webrtc bundle-policy=max-bundle' % video)
+            '! webrtcbin name=webrtc bundle-policy=max-bundle')
         self.webrtc = self.pipe.get_by_name('webrtc')
         # webrtcbin made a sendrecv transceiver for the linked pad
         trans = self.webrtc.emit('get-transceiver', 0)
@@ -319,11 +363,19 @@ def main():
                     help='gather ICE candidates on this address only')
     ap.add_argument('--duration', type=float, default=0)
     ap.add_argument('--send-log')
+    ap.add_argument('--corrupt-video', nargs=3, metavar=('IN', 'OUT', 'P'),
+                    help='copy IN to OUT changing each byte of the VP8 '
+                    'frames, past their first 32, with probability P (a '
+                    'broken camera for fault tests: the payloader still '
+                    'parses the frame headers, the decoder gets garbage)')
     ap.add_argument('--stagger', type=float, default=0.2,
                     help='seconds between two offers')
     args = ap.parse_args()
     if args.make_video:
         make_video(args.make_video, args.photo, args.seconds, args.bitrate)
+        return
+    if args.corrupt_video:
+        corrupt_video(*args.corrupt_video)
         return
     if not args.url or not args.video:
         ap.error('--url and --video are needed (or --make-video)')

@@ -6,6 +6,8 @@ generator drew into the pixels (marker.py), read from the JPEG.
     sio_marks.py --port P [sio_server.py's options]
 
   GET /control/marks  -> [[camera_id, t_ms, index or null], ...]
+                         (?dump=DIR also writes the first 20 JPEGs whose
+                         marker could not be read there, to look at)
   GET /control/reset  -> also clears the marks
 
 The JPEGs are kept (from the last reset on) and read only when /control/marks
@@ -56,9 +58,11 @@ def control_marks():
     import base64
 
     import marker
-    from flask import jsonify
+    from flask import jsonify, request
     with lock:
         taken = list(marks)
+    dump = request.args.get('dump')
+    dumped = 0
     out = []
     for camera_id, t, frame in taken:
         try:
@@ -66,7 +70,12 @@ def control_marks():
                 else bytes(frame)
             index = marker.read_jpeg(raw)
         except Exception:
-            index = None
+            raw, index = b'', None
+        if index is None and dump and dumped < 20:
+            dumped += 1
+            with open(os.path.join(dump, 'unread-%s-%d.jpg' % (
+                    camera_id, int(t))), 'wb') as f:
+                f.write(raw)
         out.append([camera_id, round(t, 2), index])
     return jsonify(out)
 
