@@ -9,6 +9,7 @@
  */
 #include "signaling.h"
 
+#include "offerjson.h"
 #include "pipefile.h"
 #include "sdpfrag.h"
 #include "sxjson.h"
@@ -616,53 +617,19 @@ read_json_object (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
   return json_node_get_object (root);
 }
 
-/* Reads a JSON member that must be a string (or absent: NULL). */
-static gboolean
-get_string_member (JsonObject *obj, const gchar *name, const gchar **out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  *out = NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return FALSE;
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
-/* camera_id: a string, or a number as the dashboard's ids often are.
- * FALSE if it is something else. */
-static gboolean
-get_camera_id_member (JsonObject *obj, gchar **out)
-{
-  JsonNode *node = json_object_get_member (obj, "camera_id");
-  *out = NULL;
-  if (node && JSON_NODE_HOLDS_VALUE (node)
-      && json_node_get_value_type (node) == G_TYPE_INT64) {
-    *out = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-    return TRUE;
-  }
-  const gchar *s;
-  if (!get_string_member (obj, "camera_id", &s))
-    return FALSE;
-  *out = g_strdup (s);
-  return TRUE;
-}
-
 /* The parts of an offer message both JSON routes share. */
 static gboolean
 read_json_offer (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
                  JsonObject *obj, const gchar **sdp_text, gchar **camera_id)
 {
   const gchar *type;
-  if (!get_string_member (obj, "type", &type)
-      || !get_string_member (obj, "sdp", sdp_text)) {
+  if (!sx_offer_json_string (obj, "type", &type)
+      || !sx_offer_json_string (obj, "sdp", sdp_text)) {
     reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
             "\"type\" and \"sdp\" must be strings");
     return FALSE;
   }
-  if (!get_camera_id_member (obj, camera_id)) {
+  if (!sx_offer_json_camera_id (obj, camera_id)) {
     reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "bad_camera_id",
             "\"camera_id\" must be a string or an integer");
     return FALSE;
@@ -731,8 +698,8 @@ handle_fastrtc_candidate (SxSignaling *sig, SoupServerMessage *msg,
   if (node && JSON_NODE_HOLDS_OBJECT (node)) {
     JsonObject *c = json_node_get_object (node);
     JsonNode *i = json_object_get_member (c, "sdpMLineIndex");
-    if (!get_string_member (c, "candidate", &candidate)
-        || !get_string_member (c, "sdpMid", &mid)
+    if (!sx_offer_json_string (c, "candidate", &candidate)
+        || !sx_offer_json_string (c, "sdpMid", &mid)
         || (i && !JSON_NODE_HOLDS_NULL (i)
             && (!JSON_NODE_HOLDS_VALUE (i)
                 || json_node_get_value_type (i) != G_TYPE_INT64))) {
@@ -789,9 +756,10 @@ handle_fastrtc (SxSignaling *sig, SoupServerMessage *msg, GHashTable *query)
   if (obj == NULL)
     return;
   const gchar *type, *webrtc_id;
-  if (!get_string_member (obj, "type", &type)
-      || !get_string_member (obj, "webrtc_id", &webrtc_id) || webrtc_id == NULL
-      || *webrtc_id == '\0' || strlen (webrtc_id) > SX_CAMERA_ID_MAX_LEN) {
+  if (!sx_offer_json_string (obj, "type", &type)
+      || !sx_offer_json_string (obj, "webrtc_id", &webrtc_id)
+      || webrtc_id == NULL || *webrtc_id == '\0'
+      || strlen (webrtc_id) > SX_CAMERA_ID_MAX_LEN) {
     reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_BAD_REQUEST, "malformed_json",
             "\"type\" and \"webrtc_id\" (1 to %d characters) are required "
             "strings",

@@ -3,9 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * signaling.c is a libsoup server and cannot be driven without one, so this
- * repeats its few lines of JSON handling (read_json_object(),
- * get_string_member(), get_camera_id_member(), read_json_offer(), the
- * FastRTC candidate member) and then calls the real code on the result:
+ * parses the body as its read_json_object() does, reads the members with
+ * the same functions (launcher/offerjson.c) and then calls the real code on
+ * the result:
  * sx_camera_id_is_valid(), gst_sdp_message_parse_buffer(),
  * sx_sdp_find_vp8_payload() and camera.c's BUNDLE helpers, which it
  * reaches by including camera.c (they are static).
@@ -26,6 +26,7 @@
 /* camera.c whole: its static SDP helpers become callable here */
 #include "../../launcher/camera.c"
 
+#include "offerjson.h"
 #include "pipefile.h"
 #include "sdpfrag.h"
 
@@ -49,39 +50,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   GST_DEBUG_CATEGORY_INIT (sx_camera_debug, "sxcamera", 0, "fuzzing");
   fuzz_make_criticals_fatal ();
   return 0;
-}
-
-/* signaling.c's get_string_member(): absent or null is NULL, not an error */
-static gboolean
-member_string (JsonObject *obj, const gchar *name, const gchar **out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  *out = NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return FALSE;
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
-/* signaling.c's get_camera_id_member() */
-static gboolean
-member_camera_id (JsonObject *obj, gchar **out)
-{
-  JsonNode *node = json_object_get_member (obj, "camera_id");
-  *out = NULL;
-  if (node && JSON_NODE_HOLDS_VALUE (node)
-      && json_node_get_value_type (node) == G_TYPE_INT64) {
-    *out = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-    return TRUE;
-  }
-  const gchar *s;
-  if (!member_string (obj, "camera_id", &s))
-    return FALSE;
-  *out = g_strdup (s);
-  return TRUE;
 }
 
 static void
@@ -182,15 +150,15 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 
   /* FastRTC: {"type":"ice-candidate","webrtc_id","candidate":{...}} */
   const gchar *type = NULL, *webrtc_id = NULL;
-  if (member_string (obj, "type", &type)
-      && member_string (obj, "webrtc_id", &webrtc_id)
+  if (sx_offer_json_string (obj, "type", &type)
+      && sx_offer_json_string (obj, "webrtc_id", &webrtc_id)
       && g_strcmp0 (type, "ice-candidate") == 0) {
     JsonNode *node = json_object_get_member (obj, "candidate");
     if (node && JSON_NODE_HOLDS_OBJECT (node)) {
       const gchar *candidate = NULL, *mid = NULL;
       JsonObject *c = json_node_get_object (node);
-      if (member_string (c, "candidate", &candidate)
-          && member_string (c, "sdpMid", &mid) && candidate && *candidate
+      if (sx_offer_json_string (c, "candidate", &candidate)
+          && sx_offer_json_string (c, "sdpMid", &mid) && candidate && *candidate
           && sx_ice_candidate_is_valid (candidate))
         FUZZ_CHECK (g_str_has_prefix (candidate, "candidate:")
                     && strlen (candidate) <= SX_ICE_CANDIDATE_MAX_LEN);
@@ -201,9 +169,9 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   /* read_json_offer() */
   const gchar *sdp_text = NULL;
   g_autofree gchar *camera_id = NULL;
-  if (!member_string (obj, "type", &type)
-      || !member_string (obj, "sdp", &sdp_text)
-      || !member_camera_id (obj, &camera_id))
+  if (!sx_offer_json_string (obj, "type", &type)
+      || !sx_offer_json_string (obj, "sdp", &sdp_text)
+      || !sx_offer_json_camera_id (obj, &camera_id))
     return 0;
   check_camera_id (camera_id);
   check_camera_id (webrtc_id);
