@@ -55,6 +55,40 @@ ms_since (gint64 start_us)
   return (g_get_monotonic_time () - start_us) / 1000.0;
 }
 
+gint
+sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
+    SxFaceBox **boxes, GError **error)
+{
+  return sx_face_detect (analyzer->detector, image, analyzer->upsample,
+      analyzer->adjust_threshold, boxes, error);
+}
+
+gboolean
+sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
+    const SxFaceBox *boxes, guint n_boxes, gfloat *descriptors,
+    SxAnalysisTimings *timings, GError **error)
+{
+  if (n_boxes == 0)
+    return TRUE;
+  g_autofree guint8 *chips = g_malloc ((gsize) n_boxes * SX_FACE_CHIP_BYTES);
+
+  gint64 start = g_get_monotonic_time ();
+  for (guint i = 0; i < n_boxes; i++)
+    if (!sx_face_extract_chip (analyzer->landmarks, image, &boxes[i],
+            chips + (gsize) i * SX_FACE_CHIP_BYTES, error))
+      return FALSE;
+  if (timings)
+    timings->align_ms = ms_since (start);
+
+  start = g_get_monotonic_time ();
+  if (!sx_face_describe (analyzer->descriptors, chips, n_boxes, descriptors,
+          error))
+    return FALSE;
+  if (timings)
+    timings->describe_ms = ms_since (start);
+  return TRUE;
+}
+
 GArray *
 sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
     SxAnalysisTimings *timings, GError **error)
@@ -63,44 +97,25 @@ sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
   g_autofree SxFaceBox *boxes = NULL;
 
   gint64 start = g_get_monotonic_time ();
-  gint n = sx_face_detect (analyzer->detector, image, analyzer->upsample,
-      analyzer->adjust_threshold, &boxes, error);
+  gint n = sx_analyzer_detect (analyzer, image, &boxes, error);
   t.detect_ms = ms_since (start);
   if (n < 0)
     return NULL;
 
+  g_autofree gfloat *descriptors =
+      g_new (gfloat, (gsize) MAX (n, 1) * SX_FACE_DESCRIPTOR_LEN);
+  if (!sx_analyzer_describe (analyzer, image, boxes, (guint) n, descriptors,
+          &t, error))
+    return NULL;
+
   GArray *faces = g_array_sized_new (FALSE, TRUE, sizeof (SxFaceObservation),
       n);
-  if (n > 0) {
-    g_autofree guint8 *chips = g_malloc ((gsize) n * SX_FACE_CHIP_BYTES);
-    g_autofree gfloat *descriptors =
-        g_new (gfloat, (gsize) n * SX_FACE_DESCRIPTOR_LEN);
-
-    start = g_get_monotonic_time ();
-    for (gint i = 0; i < n; i++) {
-      if (!sx_face_extract_chip (analyzer->landmarks, image, &boxes[i],
-              chips + (gsize) i * SX_FACE_CHIP_BYTES, error)) {
-        g_array_unref (faces);
-        return NULL;
-      }
-    }
-    t.align_ms = ms_since (start);
-
-    start = g_get_monotonic_time ();
-    if (!sx_face_describe (analyzer->descriptors, chips, n, descriptors,
-            error)) {
-      g_array_unref (faces);
-      return NULL;
-    }
-    t.describe_ms = ms_since (start);
-
-    g_array_set_size (faces, n);
-    for (gint i = 0; i < n; i++) {
-      SxFaceObservation *o = &g_array_index (faces, SxFaceObservation, i);
-      o->box = boxes[i];
-      memcpy (o->descriptor, descriptors + (gsize) i * SX_FACE_DESCRIPTOR_LEN,
-          sizeof o->descriptor);
-    }
+  g_array_set_size (faces, n);
+  for (gint i = 0; i < n; i++) {
+    SxFaceObservation *o = &g_array_index (faces, SxFaceObservation, i);
+    o->box = boxes[i];
+    memcpy (o->descriptor, descriptors + (gsize) i * SX_FACE_DESCRIPTOR_LEN,
+        sizeof o->descriptor);
   }
   if (timings)
     *timings = t;

@@ -33,8 +33,21 @@ void sx_analyzer_free (SxAnalyzer *analyzer);
 void sx_analyzer_set_detection (SxAnalyzer *analyzer, guint upsample,
     gdouble adjust_threshold);
 
-/* Every face in the RGB (or grey) image. Returns an array of
- * SxFaceObservation, or NULL with `error` set. `timings` may be NULL. */
+/* The face boxes in the RGB (or grey) image: the number written to *boxes
+ * (g_free it), or -1 with `error` set. */
+gint sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
+    SxFaceBox **boxes, GError **error);
+
+/* Landmarks, chip and descriptor for each of `n_boxes` boxes of the RGB
+ * image, in one batch: n_boxes * SX_FACE_DESCRIPTOR_LEN floats. `timings`
+ * (align_ms, describe_ms) may be NULL. */
+gboolean sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
+    const SxFaceBox *boxes, guint n_boxes, gfloat *descriptors,
+    SxAnalysisTimings *timings, GError **error);
+
+/* Every face in the RGB (or grey) image: detect, then describe. Returns an
+ * array of SxFaceObservation, or NULL with `error` set. `timings` may be
+ * NULL. */
 GArray *sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
     SxAnalysisTimings *timings, GError **error);
 

@@ -9,8 +9,11 @@
  * ResNet and names them after the nearest enrolled face (Euclidean
  * distance under #GstFaceRecog:threshold). Video passes through untouched
  * (unless #GstFaceRecog:draw is set) and is never held up by recognition:
- * analysis runs on a worker thread that takes the latest frame when it is
- * free, and a tracker carries each face's box to the frames in between.
+ * analysis runs on the process's analysis threads (one per core, shared
+ * by every facerecog in the process, cameras served in turn) on a recent
+ * frame, and a tracker carries each face's box to the frames in between.
+ * A face that stays where a confirmed track is keeps its name without
+ * being described again every time (#GstFaceRecog:redescribe-after).
  *
  * Each buffer carries one #GstVideoRegionOfInterestMeta (roi type "face")
  * per tracked face with a "surveillx/face" parameter structure; each
@@ -29,6 +32,7 @@
 
 #include "gstfacerecog.h"
 
+#include "analysispool.h"
 #include "analyzer.h"
 #include "font5x7.h"
 #include "gallery.h"
@@ -38,11 +42,7 @@
 
 #include <gst/video/gstvideometa.h>
 #include <gst/video/video.h>
-#include <errno.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define GST_CAT_DEFAULT gst_face_recog_debug
@@ -59,8 +59,18 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define DEFAULT_DETECT_THRESHOLD 0.0
 #define DEFAULT_IOU_THRESHOLD 0.3
 #define DEFAULT_MAX_MISSES 2
+#define DEFAULT_REDESCRIBE_AFTER 5
 #define DEFAULT_DRAW FALSE
 #define DEFAULT_GALLERY_SCHEMA SX_DB_DEFAULT_SCHEMA
+
+/* A frame waiting in the pool's queue is replaced by a newer one once it is
+ * this old, so a busy box analyses recent frames without copying all 30. */
+#define QUEUED_FRAME_REFRESH_US (100 * G_TIME_SPAN_MILLISECOND)
+
+/* Least overlap between a detected face and a confirmed track for the
+ * track's identity to be carried without describing the face: stricter
+ * than continuing a track, since a wrong carry names the wrong person. */
+#define CARRY_MIN_IOU 0.5
 
 /* How long EOS waits for the analysis in flight, so its result is posted. */
 #define EOS_DRAIN_TIMEOUT_US (5 * G_TIME_SPAN_SECOND)
@@ -81,6 +91,7 @@ enum
   PROP_DETECT_THRESHOLD,
   PROP_IOU_THRESHOLD,
   PROP_MAX_MISSES,
+  PROP_REDESCRIBE_AFTER,
   PROP_DRAW,
   PROP_STATS,
 };
@@ -92,7 +103,20 @@ typedef struct
   gchar *id;                    /* NULL: over the threshold */
   gchar *name;
   gdouble distance;             /* to the nearest enrolled face */
+  gboolean carried;             /* identity carried from a track, not
+                                 * described this time */
 } FaceMatch;
+
+/* A confirmed track as the streaming thread saw it when it handed out a
+ * frame: a face detected in the same place keeps this identity without
+ * being described again. Strings are the tracker's interned ones. */
+typedef struct
+{
+  SxBox box;
+  const gchar *id;
+  const gchar *name;
+  gdouble distance;
+} KnownFace;
 
 typedef struct
 {
@@ -102,13 +126,15 @@ typedef struct
   gdouble analysis_ms;
 } AnalysisResult;
 
-/* A frame handed to the worker, with the times it must be reported at. */
+/* A frame handed to the analysis pool, with the times it must be reported at. */
 typedef struct
 {
   GstBuffer *buffer;            /* owned copy, reused between jobs */
   GstVideoInfo info;
   guint64 frame;
   GstClockTime pts, running_time, stream_time;
+  gint64 copied_at;             /* monotonic µs */
+  GArray *known;                /* KnownFace */
 } AnalysisJob;
 
 struct _GstFaceRecog
@@ -129,23 +155,24 @@ struct _GstFaceRecog
   gdouble detect_threshold;
   gdouble iou_threshold;
   guint max_misses;
+  guint redescribe_after;
   gboolean draw;
 
   /* Between start and stop */
-  SxAnalyzer *analyzer;         /* the worker's, or the streaming thread's
-                                 * in synchronous mode: never both */
+  SxAnalyzer *analyzer;         /* used by one thread at a time: a pool
+                                 * thread, or the streaming thread in
+                                 * synchronous mode */
   SxGallery *gallery;           /* under `lock`; swapped whole on reload */
   SxGalleryWatch *gallery_watch;        /* PostgreSQL galleries only */
   SxTracker *tracker;           /* streaming thread only */
   guint64 frame_count;
 
-  /* Worker hand-off, under `lock` */
+  /* Hand-off to the process's analysis pool, under `lock` */
   GMutex lock;
   GCond cond;
-  GThread *worker;
-  gboolean stopping;
-  gboolean job_ready;
-  gboolean busy;
+  SxPoolClient *pool_client;
+  gboolean job_ready;           /* queued in the pool */
+  gboolean busy;                /* a pool thread analyses the job */
   AnalysisJob job;
   AnalysisResult *pending;      /* newest finished analysis not yet applied */
 
@@ -157,6 +184,7 @@ struct _GstFaceRecog
 
   /* Counters, under `lock` */
   guint64 analysed, skipped_busy, faces_seen, errors;
+  guint64 described, carried;
   gdouble analysis_ms_total;
 };
 
@@ -217,17 +245,78 @@ analysis_result_new (void)
   return r;
 }
 
-/* Detect, describe and match one RGB frame. Runs on the worker, or on the
- * streaming thread in synchronous mode. */
+/* The confirmed track whose identity a detected face may carry, if any;
+ * each known face is carried by one box at most. */
+static const KnownFace *
+carried_identity (const GArray * known, gboolean * taken,
+    const SxFaceBox * face)
+{
+  SxBox box = { face->x, face->y, face->width, face->height };
+  gint best = -1;
+  gdouble best_iou = CARRY_MIN_IOU;
+  for (guint i = 0; known && i < known->len; i++) {
+    if (taken[i])
+      continue;
+    gdouble iou = sx_box_iou (&box, &g_array_index (known, KnownFace, i).box);
+    if (iou >= best_iou) {
+      best_iou = iou;
+      best = (gint) i;
+    }
+  }
+  if (best < 0)
+    return NULL;
+  taken[best] = TRUE;
+  return &g_array_index (known, KnownFace, best);
+}
+
+/* Detect, describe and match one RGB frame. A face where a confirmed track
+ * is (`known`) keeps that identity undescribed: describing is most of an
+ * analysis's cost, and a face that stays in place rarely changes owner
+ * (redescribe-after bounds how long it may go unchecked). Runs on a pool
+ * thread, or on the streaming thread in synchronous mode. */
 static AnalysisResult *
-analyse (GstFaceRecog * self, const SxImage * image, gdouble threshold)
+analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
+    gdouble threshold)
 {
   g_autoptr (GError) error = NULL;
-  SxAnalysisTimings t;
+  SxAnalysisTimings t = { 0 };
   gint64 start = g_get_monotonic_time ();
-  g_autoptr (GArray) faces = sx_analyzer_run (self->analyzer, image, &t,
-      &error);
-  if (!faces) {
+  g_autofree SxFaceBox *boxes = NULL;
+  gint n = sx_analyzer_detect (self->analyzer, image, &boxes, &error);
+  t.detect_ms = (g_get_monotonic_time () - start) / 1000.0;
+
+  AnalysisResult *result = NULL;
+  g_autofree gboolean *taken = g_new0 (gboolean, known ? known->len + 1 : 1);
+  g_autofree SxFaceBox *to_describe = g_new (SxFaceBox, MAX (n, 1));
+  g_autofree guint *described_face = g_new (guint, MAX (n, 1));
+  g_autofree gfloat *descriptors = NULL;
+  guint n_describe = 0;
+  if (n >= 0) {
+    result = analysis_result_new ();
+    g_array_set_size (result->faces, (guint) n);
+    for (gint i = 0; i < n; i++) {
+      FaceMatch *m = &g_array_index (result->faces, FaceMatch, i);
+      m->box = (SxBox) { boxes[i].x, boxes[i].y, boxes[i].width,
+      boxes[i].height};
+      m->distance = G_MAXDOUBLE;
+      const KnownFace *k = carried_identity (known, taken, &boxes[i]);
+      if (k) {
+        m->carried = TRUE;
+        m->id = g_strdup (k->id);
+        m->name = g_strdup (k->name);
+        m->distance = k->distance;
+      } else {
+        to_describe[n_describe] = boxes[i];
+        described_face[n_describe++] = (guint) i;
+      }
+    }
+    descriptors = g_new (gfloat,
+        (gsize) MAX (n_describe, 1) * SX_FACE_DESCRIPTOR_LEN);
+    if (!sx_analyzer_describe (self->analyzer, image, to_describe, n_describe,
+            descriptors, &t, &error))
+      g_clear_pointer (&result, analysis_result_free);
+  }
+  if (!result) {
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("Face analysis failed: %s", error->message), (NULL));
     g_mutex_lock (&self->lock);
@@ -240,30 +329,30 @@ analyse (GstFaceRecog * self, const SxImage * image, gdouble threshold)
   SxGallery *gallery = self->gallery ? sx_gallery_ref (self->gallery) : NULL;
   g_mutex_unlock (&self->lock);
 
-  AnalysisResult *result = analysis_result_new ();
-  for (guint i = 0; i < faces->len; i++) {
-    SxFaceObservation *o = &g_array_index (faces, SxFaceObservation, i);
-    FaceMatch m = { {o->box.x, o->box.y, o->box.width, o->box.height},
-    NULL, NULL, G_MAXDOUBLE
-    };
+  for (guint j = 0; j < n_describe; j++) {
+    FaceMatch *m = &g_array_index (result->faces, FaceMatch,
+        described_face[j]);
     SxGalleryMatch best;
-    if (gallery && sx_gallery_match (gallery, o->descriptor, &best)) {
-      m.distance = best.distance;
+    if (gallery && sx_gallery_match (gallery,
+            descriptors + (gsize) j * SX_FACE_DESCRIPTOR_LEN, &best)) {
+      m->distance = best.distance;
       if (best.distance <= threshold) {
-        m.id = g_strdup (best.id);
-        m.name = g_strdup (best.name);
+        m->id = g_strdup (best.id);
+        m->name = g_strdup (best.name);
       }
     }
-    g_array_append_val (result->faces, m);
   }
   sx_gallery_unref (gallery);
   result->analysis_ms = (g_get_monotonic_time () - start) / 1000.0;
 
-  GST_LOG_OBJECT (self, "%u faces: detect %.1f ms, align %.1f ms, "
-      "describe %.1f ms", faces->len, t.detect_ms, t.align_ms, t.describe_ms);
+  GST_LOG_OBJECT (self, "%d faces, %u described: detect %.1f ms, align %.1f "
+      "ms, describe %.1f ms", n, n_describe, t.detect_ms, t.align_ms,
+      t.describe_ms);
   g_mutex_lock (&self->lock);
   self->analysed++;
-  self->faces_seen += faces->len;
+  self->faces_seen += (guint) n;
+  self->described += n_describe;
+  self->carried += (guint) n - n_describe;
   self->analysis_ms_total += result->analysis_ms;
   g_mutex_unlock (&self->lock);
   return result;
@@ -317,6 +406,7 @@ apply_result (GstFaceRecog * self, AnalysisResult * result)
     obs[i].match_id = m->id;
     obs[i].match_name = m->name;
     obs[i].distance = m->distance;
+    obs[i].carried = m->carried;
   }
   sx_tracker_update (self->tracker, obs, n);
 
@@ -398,68 +488,25 @@ job_to_rgb (GstFaceRecog * self, SxImage * image)
   return TRUE;
 }
 
-static gpointer
-worker_main (gpointer data)
+/* Copies the confirmed tracks a new analysis may carry identities from. */
+static void
+snapshot_known (GstFaceRecog * self, GArray * known, guint redescribe_after)
 {
-  GstFaceRecog *self = data;
-
-  GST_OBJECT_LOCK (self);
-  gint nice = self->worker_nice;
-  GST_OBJECT_UNLOCK (self);
-  /* Linux applies a nice value to one thread when given its tid */
-  if (nice != 0
-      && setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), nice) != 0)
-    GST_WARNING_OBJECT (self, "could not lower the analysis thread's "
-        "priority: %s", g_strerror (errno));
-
-  g_mutex_lock (&self->lock);
-  for (;;) {
-    while (!self->job_ready && !self->stopping)
-      g_cond_wait (&self->cond, &self->lock);
-    if (self->stopping)
-      break;
-    self->job_ready = FALSE;
-    self->busy = TRUE;
-    g_mutex_unlock (&self->lock);
-
-    GST_OBJECT_LOCK (self);
-    gdouble threshold = self->threshold;
-    GST_OBJECT_UNLOCK (self);
-
-    SxImage image;
-    AnalysisResult *result = NULL;
-    if (job_to_rgb (self, &image))
-      result = analyse (self, &image, threshold);
-    if (result) {
-      result->frame = self->job.frame;
-      result->pts = self->job.pts;
-      result->running_time = self->job.running_time;
-      result->stream_time = self->job.stream_time;
+  g_array_set_size (known, 0);
+  GPtrArray *tracks = sx_tracker_tracks (self->tracker);
+  for (guint i = 0; i < tracks->len; i++) {
+    SxTrack *t = g_ptr_array_index (tracks, i);
+    if (t->confirmed && t->id && t->since_described + 1 < redescribe_after) {
+      KnownFace k = { t->box, t->id, t->name, t->distance };
+      g_array_append_val (known, k);
     }
-
-    g_mutex_lock (&self->lock);
-    if (result) {
-      /* Latest wins: an older unapplied result is stale by now. */
-      analysis_result_free (self->pending);
-      self->pending = result;
-    }
-    self->busy = FALSE;
-    g_cond_broadcast (&self->cond);
   }
-  g_mutex_unlock (&self->lock);
-  return NULL;
 }
 
-/* Hands the frame to the worker if it is free; never waits for it. */
-static void
-offer_to_worker (GstFaceRecog * self, GstVideoFrame * frame)
+/* Copies the frame into the job, with the times it must be reported at. */
+static gboolean
+copy_to_job (GstFaceRecog * self, GstVideoFrame * frame)
 {
-  g_mutex_lock (&self->lock);
-  if (self->busy || self->job_ready) {
-    self->skipped_busy++;
-    g_mutex_unlock (&self->lock);
-    return;
-  }
   AnalysisJob *job = &self->job;
   if (!job->buffer || !gst_video_info_is_equal (&job->info, &frame->info)) {
     gst_clear_buffer (&job->buffer);
@@ -467,21 +514,91 @@ offer_to_worker (GstFaceRecog * self, GstVideoFrame * frame)
     job->buffer = gst_buffer_new_allocate (NULL, frame->info.size, NULL);
   }
   GstVideoFrame copy;
-  if (gst_video_frame_map (&copy, &job->info, job->buffer, GST_MAP_WRITE)) {
-    gst_video_frame_copy (&copy, frame);
-    gst_video_frame_unmap (&copy);
-    GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
-    GstClockTime pts = GST_BUFFER_PTS (frame->buffer);
-    job->frame = self->frame_count;
-    job->pts = pts;
-    job->running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
-        pts);
-    job->stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME,
-        pts);
-    self->job_ready = TRUE;
-    g_cond_signal (&self->cond);
+  if (!gst_video_frame_map (&copy, &job->info, job->buffer, GST_MAP_WRITE))
+    return FALSE;
+  gst_video_frame_copy (&copy, frame);
+  gst_video_frame_unmap (&copy);
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  job->frame = self->frame_count;
+  job->pts = GST_BUFFER_PTS (frame->buffer);
+  job->running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
+      job->pts);
+  job->stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME,
+      job->pts);
+  return TRUE;
+}
+
+static void
+stamp_result (AnalysisResult * result, const AnalysisJob * job)
+{
+  result->frame = job->frame;
+  result->pts = job->pts;
+  result->running_time = job->running_time;
+  result->stream_time = job->stream_time;
+}
+
+/* One analysis, on a pool thread. */
+static void
+analysis_job (gpointer data)
+{
+  GstFaceRecog *self = data;
+
+  g_mutex_lock (&self->lock);
+  if (!self->job_ready) {
+    g_mutex_unlock (&self->lock);
+    return;
   }
+  self->job_ready = FALSE;
+  self->busy = TRUE;
   g_mutex_unlock (&self->lock);
+
+  GST_OBJECT_LOCK (self);
+  gdouble threshold = self->threshold;
+  GST_OBJECT_UNLOCK (self);
+
+  SxImage image;
+  AnalysisResult *result = NULL;
+  if (job_to_rgb (self, &image))
+    result = analyse (self, &image, self->job.known, threshold);
+  if (result)
+    stamp_result (result, &self->job);
+
+  g_mutex_lock (&self->lock);
+  if (result) {
+    /* Latest wins: an older unapplied result is stale by now. */
+    analysis_result_free (self->pending);
+    self->pending = result;
+  }
+  self->busy = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Queues the frame for analysis; never waits. While the job waits its turn
+ * in the pool, a newer frame replaces it now and then, so the analysis is
+ * of a recent picture; while it runs, frames pass unanalysed. */
+static void
+offer_to_pool (GstFaceRecog * self, GstVideoFrame * frame,
+    guint redescribe_after)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_mutex_lock (&self->lock);
+  gboolean queued = self->job_ready;
+  if (self->busy || (queued && now - self->job.copied_at <
+          QUEUED_FRAME_REFRESH_US)) {
+    self->skipped_busy++;
+    g_mutex_unlock (&self->lock);
+    return;
+  }
+  if (copy_to_job (self, frame)) {
+    self->job.copied_at = now;
+    snapshot_known (self, self->job.known, redescribe_after);
+    self->job_ready = TRUE;
+  }
+  gboolean submit = self->job_ready && !queued;
+  g_mutex_unlock (&self->lock);
+  if (submit)
+    sx_pool_client_submit (self->pool_client);
 }
 
 static AnalysisResult *
@@ -497,35 +614,21 @@ take_pending (GstFaceRecog * self)
 /* ---- Synchronous analysis ------------------------------------------------- */
 
 static void
-analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold)
+analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold,
+    guint redescribe_after)
 {
-  AnalysisJob *job = &self->job;
-  /* Same path as the worker (copy, convert), so both modes see identical
+  /* Same path as the pool (copy, convert), so both modes see identical
    * pixels; the copy is cheap next to detection. */
-  if (!job->buffer || !gst_video_info_is_equal (&job->info, &frame->info)) {
-    gst_clear_buffer (&job->buffer);
-    job->info = frame->info;
-    job->buffer = gst_buffer_new_allocate (NULL, frame->info.size, NULL);
-  }
-  GstVideoFrame copy;
-  if (!gst_video_frame_map (&copy, &job->info, job->buffer, GST_MAP_WRITE))
+  if (!copy_to_job (self, frame))
     return;
-  gst_video_frame_copy (&copy, frame);
-  gst_video_frame_unmap (&copy);
-
+  snapshot_known (self, self->job.known, redescribe_after);
   SxImage image;
   if (!job_to_rgb (self, &image))
     return;
-  AnalysisResult *result = analyse (self, &image, threshold);
+  AnalysisResult *result = analyse (self, &image, self->job.known, threshold);
   if (!result)
     return;
-  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
-  result->frame = self->frame_count;
-  result->pts = GST_BUFFER_PTS (frame->buffer);
-  result->running_time = gst_segment_to_running_time (segment,
-      GST_FORMAT_TIME, result->pts);
-  result->stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME,
-      result->pts);
+  stamp_result (result, &self->job);
   apply_result (self, result);
   analysis_result_free (result);
 }
@@ -670,6 +773,7 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   gboolean synchronous = self->synchronous;
   gboolean draw = self->draw;
   gdouble threshold = self->threshold;
+  guint redescribe_after = self->redescribe_after;
   GST_OBJECT_UNLOCK (self);
 
   GstVideoFrame frame;
@@ -692,9 +796,9 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 
   if (self->frame_count % interval == 0) {
     if (synchronous)
-      analyse_inline (self, &frame, threshold);
+      analyse_inline (self, &frame, threshold, redescribe_after);
     else
-      offer_to_worker (self, &frame);
+      offer_to_pool (self, &frame, redescribe_after);
   }
   self->frame_count++;
 
@@ -711,7 +815,7 @@ static gboolean
 gst_face_recog_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstFaceRecog *self = GST_FACE_RECOG (trans);
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->worker) {
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->pool_client) {
     gint64 deadline = g_get_monotonic_time () + EOS_DRAIN_TIMEOUT_US;
     g_mutex_lock (&self->lock);
     while ((self->busy || self->job_ready) &&
@@ -791,6 +895,7 @@ gst_face_recog_start (GstBaseTransform * trans)
   guint min_votes = self->min_votes, max_misses = self->max_misses;
   gdouble iou = self->iou_threshold;
   gboolean synchronous = self->synchronous;
+  gint nice = self->worker_nice;
   GST_OBJECT_UNLOCK (self);
 
   self->analyzer = sx_analyzer_new (landmarks, recognition, &error);
@@ -840,16 +945,16 @@ gst_face_recog_start (GstBaseTransform * trans)
 
   g_mutex_lock (&self->lock);
   self->gallery = gallery;
-  self->stopping = FALSE;
   self->job_ready = self->busy = FALSE;
   self->analysed = self->skipped_busy = self->faces_seen = self->errors = 0;
+  self->described = self->carried = 0;
   self->analysis_ms_total = 0;
   g_mutex_unlock (&self->lock);
 
   self->tracker = sx_tracker_new (min_votes, iou, max_misses);
   self->frame_count = 0;
   if (!synchronous)
-    self->worker = g_thread_new ("facerecog-worker", worker_main, self);
+    self->pool_client = sx_pool_client_new (analysis_job, self, nice);
   return TRUE;
 }
 
@@ -858,14 +963,8 @@ gst_face_recog_stop (GstBaseTransform * trans)
 {
   GstFaceRecog *self = GST_FACE_RECOG (trans);
 
-  if (self->worker) {
-    g_mutex_lock (&self->lock);
-    self->stopping = TRUE;
-    g_cond_broadcast (&self->cond);
-    g_mutex_unlock (&self->lock);
-    g_thread_join (self->worker);
-    self->worker = NULL;
-  }
+  /* waits for an analysis in flight */
+  g_clear_pointer (&self->pool_client, sx_pool_client_free);
   g_clear_pointer (&self->gallery_watch, sx_gallery_watch_free);
   analysis_result_free (take_pending (self));
   gst_clear_buffer (&self->job.buffer);
@@ -891,6 +990,8 @@ stats_structure (GstFaceRecog * self)
       "skipped-busy", G_TYPE_UINT64, self->skipped_busy,
       "faces", G_TYPE_UINT64, self->faces_seen,
       "errors", G_TYPE_UINT64, self->errors,
+      "described", G_TYPE_UINT64, self->described,
+      "carried", G_TYPE_UINT64, self->carried,
       "analysis-ms-mean", G_TYPE_DOUBLE, self->analysed ?
       self->analysis_ms_total / self->analysed : 0.0,
       "gallery-people", G_TYPE_UINT,
@@ -949,6 +1050,9 @@ gst_face_recog_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_MISSES:
       self->max_misses = g_value_get_uint (value);
+      break;
+    case PROP_REDESCRIBE_AFTER:
+      self->redescribe_after = g_value_get_uint (value);
       break;
     case PROP_DRAW:
       self->draw = g_value_get_boolean (value);
@@ -1011,6 +1115,9 @@ gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MAX_MISSES:
       g_value_set_uint (value, self->max_misses);
       break;
+    case PROP_REDESCRIBE_AFTER:
+      g_value_set_uint (value, self->redescribe_after);
+      break;
     case PROP_DRAW:
       g_value_set_boolean (value, self->draw);
       break;
@@ -1030,6 +1137,7 @@ gst_face_recog_finalize (GObject * object)
   g_free (self->gallery_schema);
   g_free (self->landmark_model);
   g_free (self->recognition_model);
+  g_array_unref (self->job.known);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1079,11 +1187,12 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
           rw_playing));
   g_object_class_install_property (gobject_class, PROP_INTERVAL,
       g_param_spec_uint ("interval", "Interval",
-          "Analyse every Nth frame (the worker also skips frames while "
-          "busy)", 1, 10000, DEFAULT_INTERVAL, rw_playing));
+          "Analyse every Nth frame at most (frames also pass unanalysed "
+          "while an analysis runs)", 1, 10000, DEFAULT_INTERVAL, rw_playing));
   g_object_class_install_property (gobject_class, PROP_WORKER_NICE,
       g_param_spec_int ("worker-nice", "Worker nice value",
-          "Scheduling niceness of the analysis thread (Linux, per thread): "
+          "Scheduling niceness of an analysis thread while it analyses this "
+          "element's frames (Linux, per thread): "
           "above 0 the video threads of every camera in the process run "
           "first and analysis takes the CPU left over, so a busy box "
           "analyses less often instead of delaying video",
@@ -1115,14 +1224,20 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
       g_param_spec_uint ("max-misses", "Maximum misses",
           "Analyses in a row a track may go unseen before it is dropped",
           0, 1000, DEFAULT_MAX_MISSES, rw));
+  g_object_class_install_property (gobject_class, PROP_REDESCRIBE_AFTER,
+      g_param_spec_uint ("redescribe-after", "Re-describe after",
+          "A face found where a confirmed track is keeps the track's name "
+          "without a new descriptor, but is described again at least every "
+          "Nth analysis (1: describe every face every time)", 1, 1000,
+          DEFAULT_REDESCRIBE_AFTER, rw_playing));
   g_object_class_install_property (gobject_class, PROP_DRAW,
       g_param_spec_boolean ("draw", "Draw",
           "Draw face boxes on the video (green: named, yellow: being "
           "confirmed, red: unknown)", DEFAULT_DRAW, rw_playing));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "frames, analysed, skipped-busy, faces, errors, analysis-ms-mean, "
-          "gallery-people", GST_TYPE_STRUCTURE,
+          "frames, analysed, skipped-busy, faces, errors, described, "
+          "carried, analysis-ms-mean, gallery-people", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -1156,6 +1271,8 @@ gst_face_recog_init (GstFaceRecog * self)
   self->detect_threshold = DEFAULT_DETECT_THRESHOLD;
   self->iou_threshold = DEFAULT_IOU_THRESHOLD;
   self->max_misses = DEFAULT_MAX_MISSES;
+  self->redescribe_after = DEFAULT_REDESCRIBE_AFTER;
+  self->job.known = g_array_new (FALSE, FALSE, sizeof (KnownFace));
   self->draw = DEFAULT_DRAW;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);

@@ -150,6 +150,13 @@ track_observe (SxTracker *tracker, SxTrack *t, const SxTrackObservation *o)
   t->box = o->box;
   t->fresh = TRUE;
   t->misses = 0;
+  if (o->carried && t->confirmed) {
+    t->since_described++;
+    t->match_id = t->id;
+    t->match_distance = t->distance;
+    return;
+  }
+  t->since_described = 0;
   /* Interned strings: compared by pointer, never freed, so a track's
    * decision outlives the gallery it came from (reloads swap galleries). */
   t->match_id = o->match_id ? g_intern_string (o->match_id) : NULL;

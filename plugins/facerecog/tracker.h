@@ -19,12 +19,15 @@ typedef struct {
 } SxBox;
 
 /* One face as one analysis saw it. `match_id` NULL = nobody within the
- * threshold. */
+ * threshold. `carried`: the analysis found the face where a confirmed
+ * track is and did not describe it again: the box moves, the track keeps
+ * its identity, and no vote is cast (match_* are ignored). */
 typedef struct {
   SxBox box;
   const gchar *match_id;
   const gchar *match_name;
   gdouble distance; /* to the nearest enrolled face, even if over threshold */
+  gboolean carried;
 } SxTrackObservation;
 
 typedef struct {
@@ -32,6 +35,8 @@ typedef struct {
   SxBox box;
   gboolean fresh;       /* box measured by the latest analysis */
   guint misses;         /* analyses in a row without this face */
+  guint since_described; /* analyses that carried the identity since the
+                          * face was last described */
   /* Decision */
   const gchar *id;      /* interned; NULL while unknown */
   const gchar *name;    /* interned */

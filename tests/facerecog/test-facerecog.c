@@ -376,6 +376,60 @@ test_votes_over_frames (void)
   run_result_clear (&r);
 }
 
+/* Confirmed faces that stay in place keep their names without a new
+ * descriptor, and are described again every redescribe-after analyses:
+ * with min-votes=3 and 10 analyses of one picture, each named face is
+ * described at analyses 1-3 and 8, carried at 4-7 and 9-10. */
+static void
+test_carry_identity (void)
+{
+  g_autofree gchar *path = sx_test_faces_path ("bbt1.jpg");
+  guint64 described[2], carried[2], faces[2];
+  g_autofree gchar *labels[2] = { NULL, NULL };
+  guint named = 0;
+  for (guint run = 0; run < 2; run++) {
+    g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+        "jpegdec ! videoconvert ! imagefreeze num-buffers=10 ! "
+        "facerecog name=rec synchronous=true min-votes=3 "
+        "redescribe-after=%u gallery=\"%s\" ! appsink name=out", path,
+        run == 0 ? 1 : 5, gallery_file);
+    RunResult r;
+    run_pipeline (desc, &r);
+    g_assert_null (r.error);
+    g_assert_cmpuint (r.messages->len, ==, 10);
+    g_assert_true (gst_structure_get_uint64 (r.stats, "described",
+            &described[run]));
+    g_assert_true (gst_structure_get_uint64 (r.stats, "carried",
+            &carried[run]));
+    g_assert_true (gst_structure_get_uint64 (r.stats, "faces", &faces[run]));
+    const GstStructure *last = g_ptr_array_index (r.messages, 9);
+    GString *summary = g_string_new (NULL);
+    for (guint f = 0; f < message_n_faces (last); f++) {
+      const GstStructure *face = message_face (last, f);
+      gboolean confirmed = FALSE;
+      gst_structure_get_boolean (face, SX_FACE_FIELD_CONFIRMED, &confirmed);
+      g_string_append_printf (summary, "%s%s ",
+          gst_structure_get_string (face, SX_FACE_FIELD_LABEL),
+          confirmed ? "" : "?");
+      if (run == 0 && confirmed)
+        named++;
+    }
+    labels[run] = g_string_free (summary, FALSE);
+    g_test_message ("redescribe-after=%u: described %" G_GUINT64_FORMAT
+        " carried %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " faces; "
+        "last: %s", run == 0 ? 1 : 5, described[run], carried[run],
+        faces[run], labels[run]);
+    run_result_clear (&r);
+  }
+  g_assert_cmpuint (named, >=, 2);
+  g_assert_cmpuint (carried[0], ==, 0);
+  g_assert_cmpuint (described[0], ==, faces[0]);
+  g_assert_cmpuint (faces[1], ==, faces[0]);
+  g_assert_cmpuint (carried[1], ==, 6 * named);
+  g_assert_cmpuint (described[1] + carried[1], ==, faces[1]);
+  g_assert_cmpstr (labels[1], ==, labels[0]);
+}
+
 /* Live 30 fps through the element while the worker analyses at its own
  * (slower) rate: nothing waits for recognition. */
 static void
@@ -605,6 +659,7 @@ main (int argc, char **argv)
   g_test_add_func ("/facerecog/formats", test_formats);
   g_test_add_func ("/facerecog/folder-gallery", test_folder_gallery);
   g_test_add_func ("/facerecog/votes-over-frames", test_votes_over_frames);
+  g_test_add_func ("/facerecog/carry-identity", test_carry_identity);
   g_test_add_func ("/facerecog/live-rate", test_live_rate);
   g_test_add_func ("/facerecog/draw", test_draw);
   g_test_add_func ("/facerecog/bad-input", test_bad_models_and_gallery);

@@ -123,6 +123,53 @@ test_tracks_split_and_expire (void)
   sx_tracker_free (tracker);
 }
 
+/* A carried observation moves a confirmed track and counts how long it
+ * went undescribed, without voting; a described one resets the count. */
+static void
+test_carried (void)
+{
+  SxTracker *tracker = sx_tracker_new (2, 0.3, 2);
+  SxTrackObservation o = face_at (10, 10, "ada", 0.4);
+  sx_tracker_update (tracker, &o, 1);
+  sx_tracker_update (tracker, &o, 1);
+  SxTrack *t = only_track (tracker);
+  g_assert_true (t->confirmed);
+  guint votes = t->votes;
+
+  SxTrackObservation carried = face_at (14, 12, NULL, 9.0);
+  carried.carried = TRUE;
+  for (guint i = 1; i <= 4; i++) {
+    sx_tracker_update (tracker, &carried, 1);
+    t = only_track (tracker);
+    g_assert_cmpuint (t->since_described, ==, i);
+  }
+  g_assert_true (t->confirmed);
+  g_assert_cmpstr (t->id, ==, "ada");
+  g_assert_cmpuint (t->votes, ==, votes);       /* no "unknown" votes cast */
+  g_assert_cmpfloat_with_epsilon (t->distance, 0.4, 1e-9);
+  g_assert_cmpstr (t->match_id, ==, "ada");
+  g_assert_cmpint (t->box.x, ==, 14);
+  g_assert_true (t->fresh);
+
+  o.box.x = 14;
+  o.box.y = 12;
+  sx_tracker_update (tracker, &o, 1);
+  g_assert_cmpuint (only_track (tracker)->since_described, ==, 0);
+
+  /* A carry onto a face that has no confirmed track votes like any
+   * observation (the snapshot it came from was out of date). */
+  SxTrackObservation elsewhere = face_at (400, 10, "bob", 0.3);
+  elsewhere.carried = TRUE;
+  sx_tracker_update (tracker, &elsewhere, 1);
+  GPtrArray *tracks = sx_tracker_tracks (tracker);
+  g_assert_cmpuint (tracks->len, ==, 2);
+  SxTrack *bob = g_ptr_array_index (tracks, 1);
+  g_assert_cmpstr (bob->match_id, ==, "bob");
+  g_assert_false (bob->confirmed);
+  g_assert_cmpuint (bob->since_described, ==, 0);
+  sx_tracker_free (tracker);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -131,5 +178,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tracker/votes-decide", test_votes_decide);
   g_test_add_func ("/tracker/unknown-majority", test_unknown_majority);
   g_test_add_func ("/tracker/split-and-expire", test_tracks_split_and_expire);
+  g_test_add_func ("/tracker/carried", test_carried);
   return g_test_run ();
 }
