@@ -44,6 +44,8 @@ pre-encoded file) gathering on 192.0.2.2. Once every camera is connected:
             `timestamp` (when the server's Socket.IO client handled it)
   faces/s   faces facerecog analysed per second, all cameras (the
             launcher's surveillx_camera_faces_total)
+  an/s      per camera: frames facerecog analysed per second
+            (surveillx_camera_analyses_total; the recognition rate)
   RSS       the server's VmRSS at the end of the window (HWM: peak)
 
 The dashboard stand-in relays every frame to the namespace's other clients
@@ -344,12 +346,14 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         m0 = machine_ticks()
         m = metrics(base)
         f0, faces0 = frames_in(m, cams), frames_in(m, cams, 'faces')
+        an0 = frames_in(m, cams, 'analyses')
         time.sleep(args.measure)
         t1 = time.time()
         c1 = {k: cpu_ticks(p) for k, p in pids.items()}
         m1 = machine_ticks()
         m = metrics(base)
         f1, faces1 = frames_in(m, cams), frames_in(m, cams, 'faces')
+        an1 = frames_in(m, cams, 'analyses')
         dt = t1 - t0
         res['rss_mb'] = (status_kb(srv.pid, 'VmRSS') or 0) / 1024.0
         res['hwm_mb'] = (status_kb(srv.pid, 'VmHWM') or 0) / 1024.0
@@ -362,6 +366,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         res['cpu_machine'] = 100.0 * (m1 - m0) / CLK_TCK / dt
         res['in_fps'] = {c: (f1[c] - f0[c]) / dt for c in cams}
         res['faces_s'] = sum(faces1[c] - faces0[c] for c in cams) / dt
+        res['analyses_s'] = {c: (an1[c] - an0[c]) / dt for c in cams}
         records = get_json(sio_base + '/control/frames') or []
         marks = get_json(sio_base + '/control/marks?dump=' + tmp, 120) or []
         in_window = [r for r in records if r['t'] <= t1 * 1000]
@@ -420,6 +425,9 @@ def summarise(r):
         return (statistics.mean(v), min(v)) if v else (0, 0)
     in_mean, in_min = mean_min(r['in_fps'])
     out_mean, out_min = mean_min(r['out_fps'])
+    an_mean, an_min = mean_min(r.get('analyses_s') or {})
+    if not an_mean:
+        an_mean = an_min = None
     e2e = r['e2e_ms']
     hop = r['hop_ms']
     n = r['cameras']
@@ -427,7 +435,7 @@ def summarise(r):
     def f(v, fmt='%.0f'):
         return fmt % v if v is not None else '-'
     return ('| %s | %d | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | '
-            '%s / %s | %s | %s | %s | %s |' % (
+            '%s / %s | %s | %s | %s / %s | %s | %s |' % (
                 r['server'], n, f(r['cpu_server']),
                 f(r['cpu_server'] / n, '%.1f'), f(r['cpu_loadgen']),
                 f(r['cpu_sio']), f(r['cpu_machine']),
@@ -437,6 +445,7 @@ def summarise(r):
                 f(out_mean, '%.2f'), f(out_min, '%.2f'),
                 f(pct(e2e, 0.5)), f(pct(e2e, 0.95)), f(pct(hop, 0.5), '%.1f'),
                 f(r['faces_s'] or None, '%.1f'),
+                f(an_mean, '%.2f'), f(an_min, '%.2f'),
                 '%.0f (%.0f)' % (r['rss_mb'], r['hwm_mb']),
                 '%d/%d' % (len(e2e), len(e2e) + r['unread'] +
                            r['unmatched'])))
@@ -445,9 +454,9 @@ def summarise(r):
 HEADER = ('| server | N | server CPU % | % / camera | loadgen CPU % | '
           'sio CPU % | machine % | other % | in/s per camera (mean / min) | '
           'out/s per camera (mean / min) | e2e ms p50 / p95 | hop ms p50 | '
-          'faces/s | '
+          'faces/s | an/s per camera (mean / min) | '
           'server RSS MB (peak) | frames timed |\n'
-          '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+          '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
 
 
 def main():

@@ -61,7 +61,7 @@ struct _SxCamera {
 
   atomic_uint_fast64_t frames_in;
   atomic_int_fast64_t last_frame_us;
-  guint64 faces, frames_emitted, drops; /* main context */
+  guint64 faces, analyses, frames_emitted, drops; /* main context */
 };
 
 static void camera_free (SxCamera *camera);
@@ -445,6 +445,7 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
         const GValue *faces = gst_structure_get_value (s, "faces");
         if (faces && GST_VALUE_HOLDS_LIST (faces))
           camera->faces += gst_value_list_get_size (faces);
+        camera->analyses++;
       } else if (gst_structure_has_name (s, "socketiosink-stats")) {
         guint64 v;
         if (gst_structure_get_uint64 (s, "sent", &v))
@@ -1212,6 +1213,7 @@ sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats)
 {
   stats->frames_in = atomic_load (&camera->frames_in);
   stats->faces = camera->faces;
+  stats->analyses = camera->analyses;
   stats->frames_emitted = camera->frames_emitted;
   stats->drops = camera->drops;
   stats->connected = camera->connected;

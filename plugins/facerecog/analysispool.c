@@ -32,7 +32,8 @@ sx_pool_n_threads (void)
 {
   static gsize n;
   if (g_once_init_enter (&n)) {
-    guint threads = g_get_num_processors ();
+    guint cores = g_get_num_processors ();
+    guint threads = cores > 1 ? cores - 1 : 1;
     const gchar *env = g_getenv ("SURVEILLX_ANALYSIS_THREADS");
     if (env && *env) {
       gchar *end = NULL;

@@ -4,9 +4,16 @@
  * Analysis is CPU-bound and a box carries many cameras: one thread per
  * camera would have a dozen threads fighting over two cores, each camera
  * analysed at whatever rate the scheduler happens to give it. The pool
- * has one thread per core (SURVEILLX_ANALYSIS_THREADS overrides) for the
- * whole process, and serves cameras first come, first served: a client
- * is queued at most once, so with every camera waiting they take turns.
+ * serves the whole process, cameras first come, first served: a client is
+ * queued at most once, so with every camera waiting they take turns.
+ *
+ * It has one thread per core but one (at least one; the environment
+ * variable SURVEILLX_ANALYSIS_THREADS overrides): a core stays free for
+ * decoding, encoding and the rest of the box. Niceness alone does not
+ * keep it free: under Linux's autogroup scheduling, niceness orders
+ * threads within their session only, so analysis at nice 19 with every
+ * core busy still takes CPU time from other services (the dashboard) —
+ * measured in docs/performance.md.
  *
  * Threads start with the first client and live as long as the process
  * (like the models they use).
