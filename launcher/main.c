@@ -42,7 +42,7 @@ on_signal (gpointer user_data)
 int
 main (int argc, char **argv)
 {
-  /* One OpenBLAS thread per analysis thread: each camera's facerecog worker
+  /* One OpenBLAS thread per analysis thread: facerecog's analysis pool
    * already runs in parallel, and OpenBLAS's own pool would run at normal
    * priority, escaping facerecog's worker-nice (docs/performance.md). Read
    * when the plugin loads libblas, so before anything loads it; a value

@@ -113,6 +113,8 @@ struct _GstSocketioSink {
   gboolean have_final_stats;
   gint64 last_oversize_warning_us;
   gboolean fatal;
+  GMutex fatal_lock; /* held while the fatal error is posted */
+  gboolean fatal_posted;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -218,12 +220,18 @@ on_disconnected (gpointer data, const gchar *reason)
                                                   reason, NULL)));
 }
 
+/* Posted once, by whichever comes first: the client thread giving up, or
+ * start() seeing it give up (so start's failure never reaches the bus
+ * without the server's words). */
 static void
-on_fatal (gpointer data, const GError *error)
+post_fatal_error (GstSocketioSink *self, const GError *error)
 {
-  GstSocketioSink *self = data;
-
-  g_atomic_int_set (&self->fatal, TRUE);
+  g_mutex_lock (&self->fatal_lock);
+  if (self->fatal_posted) {
+    g_mutex_unlock (&self->fatal_lock);
+    return;
+  }
+  self->fatal_posted = TRUE;
   if (g_error_matches (error, SX_EIO_ERROR, SX_EIO_ERROR_REJECTED))
     GST_ELEMENT_ERROR (
         self, RESOURCE, NOT_AUTHORIZED,
@@ -233,6 +241,16 @@ on_fatal (gpointer data, const GError *error)
     GST_ELEMENT_ERROR (
         self, RESOURCE, OPEN_WRITE,
         ("Cannot reach the Socket.IO server: %s", error->message), (NULL));
+  g_mutex_unlock (&self->fatal_lock);
+}
+
+static void
+on_fatal (gpointer data, const GError *error)
+{
+  GstSocketioSink *self = data;
+
+  g_atomic_int_set (&self->fatal, TRUE);
+  post_fatal_error (self, error);
 }
 
 static void
@@ -326,6 +344,9 @@ gst_socketio_sink_start (GstBaseSink *sink)
   sx_sio_config_clear (&cfg);
 
   g_atomic_int_set (&self->fatal, FALSE);
+  g_mutex_lock (&self->fatal_lock);
+  self->fatal_posted = FALSE;
+  g_mutex_unlock (&self->fatal_lock);
   self->last_oversize_warning_us = 0;
   sx_sio_stats_clear (&self->final_stats);
   self->have_final_stats = FALSE;
@@ -339,7 +360,7 @@ gst_socketio_sink_start (GstBaseSink *sink)
   if (connect_timeout > 0
       && !sx_sio_client_wait_connected (client, connect_timeout, &error)) {
     if (error) {
-      /* on_fatal has posted the error with the server's words */
+      post_fatal_error (self, error);
       GST_DEBUG_OBJECT (self, "start failed: %s", error->message);
       g_error_free (error);
       return FALSE;
@@ -792,6 +813,7 @@ gst_socketio_sink_finalize (GObject *object)
   if (self->extra_headers)
     gst_structure_free (self->extra_headers);
   sx_sio_stats_clear (&self->final_stats);
+  g_mutex_clear (&self->fatal_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -815,6 +837,7 @@ gst_socketio_sink_init (GstSocketioSink *self)
   self->max_incoming_size = DEFAULT_MAX_INCOMING_SIZE;
   self->stats_interval = DEFAULT_STATS_INTERVAL;
   self->final_stats.transport = "none";
+  g_mutex_init (&self->fatal_lock);
 }
 
 static void
