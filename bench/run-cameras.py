@@ -510,7 +510,8 @@ def main():
             for n in ns:
                 if args.wait_go:
                     wait_quiet(args.wait_go)
-                tmp = os.path.join(tmp_root, '%s-%d' % (server, n))
+                tmp = os.path.join(tmp_root, '%s-%d' % (
+                    os.path.basename(server), n))
                 os.makedirs(tmp)
                 log('%s, %d camera(s)...' % (server, n))
                 try:
