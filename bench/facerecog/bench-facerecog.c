@@ -64,14 +64,17 @@ landmark_model (void)
   return "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 }
 
-/* appsrc ! facerecog ! fakesink, the frames pushed `rounds` times. */
+/* appsrc ! facerecog ! fakesink, the frames pushed `rounds` times.
+ * redescribe-after=1: every face described every time, as the dlib loop
+ * does (carrying identities would make the comparison unfair to it). */
 static GstElement *
 element_pipeline (gboolean synchronous, GstElement ** src, GstElement ** rec)
 {
   g_autofree gchar *model = recognition_model ();
   g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time "
       "caps=video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1 ! "
-      "facerecog name=rec synchronous=%s min-votes=1 recognition-model=\"%s\""
+      "facerecog name=rec synchronous=%s min-votes=1 redescribe-after=1 "
+      "recognition-model=\"%s\""
       " ! fakesink sync=false", WIDTH, HEIGHT,
       synchronous ? "true" : "false", model);
   GstElement *p = gst_parse_launch (desc, NULL);

@@ -14,16 +14,16 @@ struct _SxPoolClient {
   SxPoolJobFunc func;
   gpointer user_data;
   gint nice;
-  GList link;          /* in `queue` while queued */
+  GList link; /* in `queue` while queued */
   gboolean queued;
   gboolean running;
-  gboolean run_again;  /* submitted while running */
+  gboolean run_again; /* submitted while running */
 };
 
 /* Everything below is under `lock`. */
 static GMutex lock;
-static GCond work_ready;  /* a client was queued */
-static GCond job_done;    /* a running job returned */
+static GCond work_ready; /* a client was queued */
+static GCond job_done;   /* a running job returned */
 static GQueue queue = G_QUEUE_INIT;
 static guint n_started;
 
@@ -39,29 +39,30 @@ sx_pool_n_threads (void)
       gchar *end = NULL;
       guint64 v = g_ascii_strtoull (env, &end, 10);
       if (end && *end == '\0' && v >= 1 && v <= MAX_THREADS)
-        threads = (guint) v;
+        threads = (guint)v;
       else
         g_warning ("SURVEILLX_ANALYSIS_THREADS='%s' is not a number from 1 "
-            "to %d; using %u threads", env, MAX_THREADS, threads);
+                   "to %d; using %u threads",
+                   env, MAX_THREADS, threads);
     }
     g_once_init_leave (&n, CLAMP (threads, 1, MAX_THREADS));
   }
-  return (guint) n;
+  return (guint)n;
 }
 
 static void
 set_thread_nice (gint nice)
 {
   /* Linux applies a nice value to one thread when given its tid. */
-  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice) != 0)
-    g_warning ("could not set the analysis thread's niceness to %d: %s",
-        nice, g_strerror (errno));
+  if (setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), nice) != 0)
+    g_warning ("could not set the analysis thread's niceness to %d: %s", nice,
+               g_strerror (errno));
 }
 
 static gpointer
 pool_thread_main (gpointer data)
 {
-  (void) data;
+  (void)data;
   gint current_nice = 0;
 
   g_mutex_lock (&lock);

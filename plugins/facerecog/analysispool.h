@@ -33,7 +33,7 @@ typedef void (*SxPoolJobFunc) (gpointer user_data);
 /* `nice`: the pool thread's niceness while it runs this client's job
  * (Linux, per thread; 0 leaves it as it is). */
 SxPoolClient *sx_pool_client_new (SxPoolJobFunc func, gpointer user_data,
-    gint nice);
+                                  gint nice);
 
 /* Queues one run of the job at the tail. Already queued: nothing changes
  * (the job reads its latest input when it runs). Running: queued again

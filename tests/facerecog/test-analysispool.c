@@ -12,13 +12,13 @@
 typedef struct {
   guint index;
   gint runs_left;
-  gint inside;                  /* atomic: jobs of this client running */
+  gint inside; /* atomic: jobs of this client running */
   gint max_inside;
   SxPoolClient *client;
 } Camera;
 
 static GMutex order_lock;
-static GArray *order;           /* client index of each run, in order */
+static GArray *order; /* client index of each run, in order */
 
 static void
 camera_job (gpointer data)
@@ -45,13 +45,13 @@ test_cameras_take_turns (void)
   Camera cams[N_CLIENTS];
   order = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < N_CLIENTS; i++) {
-    cams[i] = (Camera) { i, RUNS_EACH, 0, 0, NULL };
+    cams[i] = (Camera){ i, RUNS_EACH, 0, 0, NULL };
     cams[i].client = sx_pool_client_new (camera_job, &cams[i], 0);
   }
-  g_mutex_lock (&order_lock);   /* so all three are queued before a run */
+  g_mutex_lock (&order_lock); /* so all three are queued before a run */
   for (guint i = 0; i < N_CLIENTS; i++) {
     sx_pool_client_submit (cams[i].client);
-    sx_pool_client_submit (cams[i].client);     /* queued once only */
+    sx_pool_client_submit (cams[i].client); /* queued once only */
   }
   g_mutex_unlock (&order_lock);
 
@@ -70,7 +70,7 @@ test_cameras_take_turns (void)
   g_assert_cmpuint (order->len, ==, N_CLIENTS * RUNS_EACH);
   for (guint r = 0; r < order->len; r++)
     g_assert_cmpuint (g_array_index (order, guint, r), ==,
-        g_array_index (order, guint, r % N_CLIENTS));
+                      g_array_index (order, guint, r % N_CLIENTS));
   for (guint i = 0; i < N_CLIENTS; i++) {
     g_assert_cmpint (cams[i].runs_left, ==, 0);
     g_assert_cmpint (cams[i].max_inside, ==, 1);
@@ -101,8 +101,8 @@ test_free_waits_for_running_job (void)
   sx_pool_client_submit (client);
   while (!g_atomic_int_get (&j.started))
     g_usleep (1000);
-  sx_pool_client_submit (client);       /* run again after this one... */
-  sx_pool_client_free (client); /* ...but not after the free */
+  sx_pool_client_submit (client); /* run again after this one... */
+  sx_pool_client_free (client);   /* ...but not after the free */
   g_assert_cmpint (g_atomic_int_get (&j.finished), ==, 1);
   g_usleep (300000);
   g_assert_cmpint (g_atomic_int_get (&j.calls), ==, 1);
