@@ -53,9 +53,14 @@ sx_pool_n_threads (void)
 static void
 set_thread_nice (gint nice)
 {
-  /* Linux applies a nice value to one thread when given its tid. */
-  if (setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), nice) != 0)
-    g_warning ("could not set the analysis thread's niceness to %d: %s", nice,
+  static gint warned;
+
+  /* Linux applies a nice value to one thread when given its tid. Going
+   * back down (elements with different worker-nice values) needs
+   * CAP_SYS_NICE: say so once, not at every job. */
+  if (setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), nice) != 0
+      && g_atomic_int_compare_and_exchange (&warned, 0, 1))
+    g_warning ("could not set an analysis thread's niceness to %d: %s", nice,
                g_strerror (errno));
 }
 
