@@ -31,7 +31,7 @@ typedef struct _SxPoolClient SxPoolClient;
 typedef void (*SxPoolJobFunc) (gpointer user_data);
 
 /* `nice`: the pool thread's niceness while it runs this client's job
- * (Linux, per thread; 0 leaves it as it is). */
+ * (Linux, per thread; lowering it again needs CAP_SYS_NICE). */
 SxPoolClient *sx_pool_client_new (SxPoolJobFunc func, gpointer user_data,
                                   gint nice);
 

@@ -9,8 +9,8 @@
  * ResNet and names them after the nearest enrolled face (Euclidean
  * distance under #GstFaceRecog:threshold). Video passes through untouched
  * (unless #GstFaceRecog:draw is set) and is never held up by recognition:
- * analysis runs on the process's analysis threads (one per core, shared
- * by every facerecog in the process, cameras served in turn) on a recent
+ * analysis runs on the process's analysis threads (one per core but one,
+ * shared by every facerecog in the process, cameras served in turn) on a recent
  * frame, and a tracker carries each face's box to the frames in between.
  * A face that stays where a confirmed track is keeps its name without
  * being described again every time (#GstFaceRecog:redescribe-after).
