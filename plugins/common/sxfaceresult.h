@@ -28,12 +28,14 @@
 #define SX_FACE_FIELD_VOTES "votes"         /* uint: analyses that voted for id */
 #define SX_FACE_FIELD_TRACK_ID "track-id"   /* uint: stable across frames while tracked */
 #define SX_FACE_FIELD_FRESH "fresh"         /* boolean: box measured on this frame, not carried forward */
+#define SX_FACE_FIELD_CARRIED "carried"     /* boolean: fresh box whose identity was kept without a new descriptor */
 /* Box, in the message only (the meta has its own x/y/w/h) */
 #define SX_FACE_FIELD_X "x"
 #define SX_FACE_FIELD_Y "y"
 #define SX_FACE_FIELD_WIDTH "width"
 #define SX_FACE_FIELD_HEIGHT "height"
-/* Per-analysis match, in the message only: what this frame alone said */
+/* Per-analysis match, in the message only: what this frame's descriptor
+ * alone said ("" and -1 when the analysis carried the identity) */
 #define SX_FACE_FIELD_MATCH_ID "match-id"
 #define SX_FACE_FIELD_MATCH_DISTANCE "match-distance"
 

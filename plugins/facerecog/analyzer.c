@@ -64,14 +64,10 @@ sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
 }
 
 gboolean
-sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
-    const SxFaceBox *boxes, guint n_boxes, gfloat *descriptors,
+sx_analyzer_align (SxAnalyzer *analyzer, const SxImage *image,
+    const SxFaceBox *boxes, guint n_boxes, guint8 *chips,
     SxAnalysisTimings *timings, GError **error)
 {
-  if (n_boxes == 0)
-    return TRUE;
-  g_autofree guint8 *chips = g_malloc ((gsize) n_boxes * SX_FACE_CHIP_BYTES);
-
   gint64 start = g_get_monotonic_time ();
   for (guint i = 0; i < n_boxes; i++)
     if (!sx_face_extract_chip (analyzer->landmarks, image, &boxes[i],
@@ -79,14 +75,36 @@ sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
       return FALSE;
   if (timings)
     timings->align_ms = ms_since (start);
+  return TRUE;
+}
 
-  start = g_get_monotonic_time ();
-  if (!sx_face_describe (analyzer->descriptors, chips, n_boxes, descriptors,
+gboolean
+sx_analyzer_describe_chips (SxAnalyzer *analyzer, const guint8 *chips,
+    guint n_chips, gfloat *descriptors, SxAnalysisTimings *timings,
+    GError **error)
+{
+  if (n_chips == 0)
+    return TRUE;
+  gint64 start = g_get_monotonic_time ();
+  if (!sx_face_describe (analyzer->descriptors, chips, n_chips, descriptors,
           error))
     return FALSE;
   if (timings)
     timings->describe_ms = ms_since (start);
   return TRUE;
+}
+
+gboolean
+sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
+    const SxFaceBox *boxes, guint n_boxes, gfloat *descriptors,
+    SxAnalysisTimings *timings, GError **error)
+{
+  if (n_boxes == 0)
+    return TRUE;
+  g_autofree guint8 *chips = g_malloc ((gsize) n_boxes * SX_FACE_CHIP_BYTES);
+  return sx_analyzer_align (analyzer, image, boxes, n_boxes, chips, timings,
+      error) && sx_analyzer_describe_chips (analyzer, chips, n_boxes,
+      descriptors, timings, error);
 }
 
 GArray *

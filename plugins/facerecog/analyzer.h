@@ -38,9 +38,22 @@ void sx_analyzer_set_detection (SxAnalyzer *analyzer, guint upsample,
 gint sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
     SxFaceBox **boxes, GError **error);
 
-/* Landmarks, chip and descriptor for each of `n_boxes` boxes of the RGB
- * image, in one batch: n_boxes * SX_FACE_DESCRIPTOR_LEN floats. `timings`
- * (align_ms, describe_ms) may be NULL. */
+/* Landmarks and aligned chip of each of `n_boxes` boxes of the RGB image:
+ * n_boxes * SX_FACE_CHIP_BYTES bytes. `timings` (align_ms) may be NULL. */
+gboolean sx_analyzer_align (SxAnalyzer *analyzer, const SxImage *image,
+    const SxFaceBox *boxes, guint n_boxes, guint8 *chips,
+    SxAnalysisTimings *timings, GError **error);
+
+/* The descriptors of `n_chips` aligned chips, in one batch:
+ * n_chips * SX_FACE_DESCRIPTOR_LEN floats. `timings` (describe_ms) may be
+ * NULL. */
+gboolean sx_analyzer_describe_chips (SxAnalyzer *analyzer,
+    const guint8 *chips, guint n_chips, gfloat *descriptors,
+    SxAnalysisTimings *timings, GError **error);
+
+/* Both: landmarks, chip and descriptor for each of `n_boxes` boxes of the
+ * RGB image, in one batch: n_boxes * SX_FACE_DESCRIPTOR_LEN floats.
+ * `timings` (align_ms, describe_ms) may be NULL. */
 gboolean sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
     const SxFaceBox *boxes, guint n_boxes, gfloat *descriptors,
     SxAnalysisTimings *timings, GError **error);

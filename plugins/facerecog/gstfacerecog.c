@@ -12,8 +12,10 @@
  * analysis runs on the process's analysis threads (one per core but one,
  * shared by every facerecog in the process, cameras served in turn) on a recent
  * frame, and a tracker carries each face's box to the frames in between.
- * A face that stays where a confirmed track is keeps its name without
- * being described again every time (#GstFaceRecog:redescribe-after).
+ * A face that stays where a confirmed track is, looking as it did when last
+ * described, keeps its name without being described again every time
+ * (#GstFaceRecog:redescribe-after); a descriptor that disagrees with a
+ * track's name ends the name at once, so no face inherits another's.
  *
  * Each buffer carries one #GstVideoRegionOfInterestMeta (roi type "face")
  * per tracked face with a "surveillx/face" parameter structure; each
@@ -34,6 +36,7 @@
 
 #include "analysispool.h"
 #include "analyzer.h"
+#include "facesignature.h"
 #include "font5x7.h"
 #include "gallery.h"
 #include "gallerydb.h"
@@ -72,6 +75,14 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
  * than continuing a track, since a wrong carry names the wrong person. */
 #define CARRY_MIN_IOU 0.5
 
+/* Least similarity of the face's appearance to the track's when it was
+ * last described for the carry (facesignature.h). Measured on the shared
+ * identities (16x16 signatures of aligned chips): two different people
+ * reach at most 0.83, the same picture re-detected after shifts of 3-4 px
+ * and +-5 % scale at least 0.87. Below it the face is described: a carry
+ * refused costs a descriptor, a carry wrongly granted a name. */
+#define CARRY_MIN_SIMILARITY 0.9
+
 /* How long EOS waits for the analysis in flight, so its result is posted. */
 #define EOS_DRAIN_TIMEOUT_US (5 * G_TIME_SPAN_SECOND)
 
@@ -96,26 +107,27 @@ enum
   PROP_STATS,
 };
 
-/* One face of one analysis, matched against the gallery. */
+/* One face of one analysis: described and matched against the gallery,
+ * or carried from a track. */
 typedef struct
 {
   SxBox box;
-  gchar *id;                    /* NULL: over the threshold */
+  gchar *id;                    /* NULL: over the threshold (or carried) */
   gchar *name;
   gdouble distance;             /* to the nearest enrolled face */
-  gboolean carried;             /* identity carried from a track, not
-                                 * described this time */
+  SxFaceSignature signature;    /* appearance, described faces only */
+  guint carried_track;          /* identity carried from this track, not
+                                 * described this time; 0: described */
 } FaceMatch;
 
 /* A confirmed track as the streaming thread saw it when it handed out a
- * frame: a face detected in the same place keeps this identity without
- * being described again. Strings are the tracker's interned ones. */
+ * frame: a face detected in the same place, looking as it did when last
+ * described, keeps this identity without being described again. */
 typedef struct
 {
   SxBox box;
-  const gchar *id;
-  const gchar *name;
-  gdouble distance;
+  guint track_id;
+  SxFaceSignature reference;
 } KnownFace;
 
 typedef struct
@@ -184,7 +196,7 @@ struct _GstFaceRecog
 
   /* Counters, under `lock` */
   guint64 analysed, skipped_busy, faces_seen, errors;
-  guint64 described, carried;
+  guint64 described, carried, carry_refused;
   gdouble analysis_ms_total;
 };
 
@@ -245,11 +257,14 @@ analysis_result_new (void)
   return r;
 }
 
-/* The confirmed track whose identity a detected face may carry, if any;
- * each known face is carried by one box at most. */
+/* The confirmed track whose identity a detected face may carry, if any:
+ * the known face it overlaps most, if the face still looks as that one did
+ * when last described. Each known face is carried by one box at most.
+ * `refused`: a known face was there, but the appearance had changed. */
 static const KnownFace *
 carried_identity (const GArray * known, gboolean * taken,
-    const SxFaceBox * face)
+    const SxFaceBox * face, const SxFaceSignature * signature,
+    gboolean * refused)
 {
   SxBox box = { face->x, face->y, face->width, face->height };
   gint best = -1;
@@ -263,17 +278,25 @@ carried_identity (const GArray * known, gboolean * taken,
       best = (gint) i;
     }
   }
+  *refused = FALSE;
   if (best < 0)
     return NULL;
+  const KnownFace *k = &g_array_index (known, KnownFace, best);
+  if (sx_face_signature_similarity (signature, &k->reference) <
+      CARRY_MIN_SIMILARITY) {
+    *refused = TRUE;
+    return NULL;
+  }
   taken[best] = TRUE;
-  return &g_array_index (known, KnownFace, best);
+  return k;
 }
 
-/* Detect, describe and match one RGB frame. A face where a confirmed track
- * is (`known`) keeps that identity undescribed: describing is most of an
- * analysis's cost, and a face that stays in place rarely changes owner
- * (redescribe-after bounds how long it may go unchecked). Runs on a pool
- * thread, or on the streaming thread in synchronous mode. */
+/* Detect, align, describe and match one RGB frame. A face where a
+ * confirmed track is (`known`) and that looks as it did when last
+ * described keeps that identity undescribed: the descriptor is most of an
+ * analysis's cost (~24 ms a face against ~2 ms for the chip), and
+ * redescribe-after bounds how long a face may go undescribed. Runs on a
+ * pool thread, or on the streaming thread in synchronous mode. */
 static AnalysisResult *
 analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
     gdouble threshold)
@@ -287,32 +310,41 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
 
   AnalysisResult *result = NULL;
   g_autofree gboolean *taken = g_new0 (gboolean, known ? known->len + 1 : 1);
-  g_autofree SxFaceBox *to_describe = g_new (SxFaceBox, MAX (n, 1));
+  g_autofree guint8 *chips = NULL;
   g_autofree guint *described_face = g_new (guint, MAX (n, 1));
   g_autofree gfloat *descriptors = NULL;
-  guint n_describe = 0;
+  guint n_describe = 0, n_refused = 0;
   if (n >= 0) {
-    result = analysis_result_new ();
+    chips = g_malloc ((gsize) MAX (n, 1) * SX_FACE_CHIP_BYTES);
+    if (sx_analyzer_align (self->analyzer, image, boxes, (guint) n, chips,
+            &t, &error))
+      result = analysis_result_new ();
+  }
+  if (result) {
     g_array_set_size (result->faces, (guint) n);
     for (gint i = 0; i < n; i++) {
       FaceMatch *m = &g_array_index (result->faces, FaceMatch, i);
+      const guint8 *chip = chips + (gsize) i * SX_FACE_CHIP_BYTES;
       m->box = (SxBox) { boxes[i].x, boxes[i].y, boxes[i].width,
       boxes[i].height};
       m->distance = G_MAXDOUBLE;
-      const KnownFace *k = carried_identity (known, taken, &boxes[i]);
+      sx_face_signature_from_chip (chip, &m->signature);
+      gboolean refused;
+      const KnownFace *k = carried_identity (known, taken, &boxes[i],
+          &m->signature, &refused);
+      n_refused += refused;
       if (k) {
-        m->carried = TRUE;
-        m->id = g_strdup (k->id);
-        m->name = g_strdup (k->name);
-        m->distance = k->distance;
+        m->carried_track = k->track_id;
       } else {
-        to_describe[n_describe] = boxes[i];
+        /* The chips to describe go to the front, in order. */
+        memmove (chips + (gsize) n_describe * SX_FACE_CHIP_BYTES, chip,
+            SX_FACE_CHIP_BYTES);
         described_face[n_describe++] = (guint) i;
       }
     }
     descriptors = g_new (gfloat,
         (gsize) MAX (n_describe, 1) * SX_FACE_DESCRIPTOR_LEN);
-    if (!sx_analyzer_describe (self->analyzer, image, to_describe, n_describe,
+    if (!sx_analyzer_describe_chips (self->analyzer, chips, n_describe,
             descriptors, &t, &error))
       g_clear_pointer (&result, analysis_result_free);
   }
@@ -345,14 +377,15 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
   sx_gallery_unref (gallery);
   result->analysis_ms = (g_get_monotonic_time () - start) / 1000.0;
 
-  GST_LOG_OBJECT (self, "%d faces, %u described: detect %.1f ms, align %.1f "
-      "ms, describe %.1f ms", n, n_describe, t.detect_ms, t.align_ms,
-      t.describe_ms);
+  GST_LOG_OBJECT (self, "%d faces, %u described (%u carries refused): "
+      "detect %.1f ms, align %.1f ms, describe %.1f ms", n, n_describe,
+      n_refused, t.detect_ms, t.align_ms, t.describe_ms);
   g_mutex_lock (&self->lock);
   self->analysed++;
   self->faces_seen += (guint) n;
   self->described += n_describe;
   self->carried += (guint) n - n_describe;
+  self->carry_refused += n_refused;
   self->analysis_ms_total += result->analysis_ms;
   g_mutex_unlock (&self->lock);
   return result;
@@ -379,7 +412,9 @@ track_structure (const SxTrack * track, gboolean with_box)
       SX_FACE_FIELD_CONFIRMED, G_TYPE_BOOLEAN, track->confirmed,
       SX_FACE_FIELD_VOTES, G_TYPE_UINT, track->votes,
       SX_FACE_FIELD_TRACK_ID, G_TYPE_UINT, track->track_id,
-      SX_FACE_FIELD_FRESH, G_TYPE_BOOLEAN, track->fresh, NULL);
+      SX_FACE_FIELD_FRESH, G_TYPE_BOOLEAN, track->fresh,
+      SX_FACE_FIELD_CARRIED, G_TYPE_BOOLEAN, track->fresh && track->carried,
+      NULL);
   if (with_box)
     gst_structure_set (s,
         SX_FACE_FIELD_X, G_TYPE_INT, track->box.x,
@@ -406,7 +441,8 @@ apply_result (GstFaceRecog * self, AnalysisResult * result)
     obs[i].match_id = m->id;
     obs[i].match_name = m->name;
     obs[i].distance = m->distance;
-    obs[i].carried = m->carried;
+    obs[i].signature = m->carried_track ? NULL : &m->signature;
+    obs[i].carried_track = m->carried_track;
   }
   sx_tracker_update (self->tracker, obs, n);
 
@@ -496,8 +532,9 @@ snapshot_known (GstFaceRecog * self, GArray * known, guint redescribe_after)
   GPtrArray *tracks = sx_tracker_tracks (self->tracker);
   for (guint i = 0; i < tracks->len; i++) {
     SxTrack *t = g_ptr_array_index (tracks, i);
-    if (t->confirmed && t->id && t->since_described + 1 < redescribe_after) {
-      KnownFace k = { t->box, t->id, t->name, t->distance };
+    if (t->confirmed && t->id && t->has_reference &&
+        t->since_described + 1 < redescribe_after) {
+      KnownFace k = { t->box, t->track_id, t->reference };
       g_array_append_val (known, k);
     }
   }
@@ -947,7 +984,7 @@ gst_face_recog_start (GstBaseTransform * trans)
   self->gallery = gallery;
   self->job_ready = self->busy = FALSE;
   self->analysed = self->skipped_busy = self->faces_seen = self->errors = 0;
-  self->described = self->carried = 0;
+  self->described = self->carried = self->carry_refused = 0;
   self->analysis_ms_total = 0;
   g_mutex_unlock (&self->lock);
 
@@ -992,6 +1029,7 @@ stats_structure (GstFaceRecog * self)
       "errors", G_TYPE_UINT64, self->errors,
       "described", G_TYPE_UINT64, self->described,
       "carried", G_TYPE_UINT64, self->carried,
+      "carry-refused", G_TYPE_UINT64, self->carry_refused,
       "analysis-ms-mean", G_TYPE_DOUBLE, self->analysed ?
       self->analysis_ms_total / self->analysed : 0.0,
       "gallery-people", G_TYPE_UINT,
@@ -1226,9 +1264,10 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
           0, 1000, DEFAULT_MAX_MISSES, rw));
   g_object_class_install_property (gobject_class, PROP_REDESCRIBE_AFTER,
       g_param_spec_uint ("redescribe-after", "Re-describe after",
-          "A face found where a confirmed track is keeps the track's name "
-          "without a new descriptor, but is described again at least every "
-          "Nth analysis (1: describe every face every time)", 1, 1000,
+          "A face found where a confirmed track is, looking as it did when "
+          "last described, keeps the track's name without a new descriptor, "
+          "but is described again at least every Nth analysis (1: describe "
+          "every face every time)", 1, 1000,
           DEFAULT_REDESCRIBE_AFTER, rw_playing));
   g_object_class_install_property (gobject_class, PROP_DRAW,
       g_param_spec_boolean ("draw", "Draw",
@@ -1237,7 +1276,9 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "frames, analysed, skipped-busy, faces, errors, described, "
-          "carried, analysis-ms-mean, gallery-people", GST_TYPE_STRUCTURE,
+          "carried, carry-refused (a face where a named track was, described "
+          "because it no longer looked the same), analysis-ms-mean, "
+          "gallery-people", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -144,23 +144,40 @@ track_decide (SxTrack *t, guint min_votes)
   }
 }
 
+/* Forgets every vote: the face in the box is not the one voted on. */
+static void
+track_restart_votes (SxTrack *t)
+{
+  for (guint i = 0; i < t->window_len; i++) {
+    t->window_ids[i] = NULL;
+    t->window_distances[i] = -1.0;
+  }
+  t->window_pos = 0;
+}
+
 static void
 track_observe (SxTracker *tracker, SxTrack *t, const SxTrackObservation *o)
 {
   t->box = o->box;
   t->fresh = TRUE;
   t->misses = 0;
-  if (o->carried && t->confirmed) {
+  t->carried = o->carried_track != 0;
+  if (t->carried) {
     t->since_described++;
-    t->match_id = t->id;
-    t->match_distance = t->distance;
+    t->match_id = NULL;
+    t->match_distance = G_MAXDOUBLE;
     return;
   }
   t->since_described = 0;
+  t->has_reference = o->signature != NULL;
+  if (o->signature)
+    t->reference = *o->signature;
   /* Interned strings: compared by pointer, never freed, so a track's
    * decision outlives the gallery it came from (reloads swap galleries). */
   t->match_id = o->match_id ? g_intern_string (o->match_id) : NULL;
   t->match_distance = o->distance;
+  if (t->id && t->match_id != t->id)
+    track_restart_votes (t);
   t->window_ids[t->window_pos] = t->match_id;
   t->window_distances[t->window_pos] = o->distance;
   t->window_pos = (t->window_pos + 1) % t->window_len;
@@ -197,6 +214,8 @@ sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
   for (guint t = 0; t < n_tracks; t++) {
     SxTrack *track = g_ptr_array_index (tracks, t);
     for (guint f = 0; f < n_faces; f++) {
+      if (faces[f].carried_track)
+        continue;
       Pair p = { t, f, sx_box_iou (&track->box, &faces[f].box) };
       if (p.iou >= tracker->iou_threshold)
         g_array_append_val (pairs, p);
@@ -206,6 +225,22 @@ sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
 
   g_autofree gboolean *track_used = g_new0 (gboolean, n_tracks + 1);
   g_autofree gboolean *face_used = g_new0 (gboolean, n_faces + 1);
+
+  /* A carried face belongs to the track it was carried from, whatever
+   * else overlaps it: the analysis checked it against that track. */
+  for (guint f = 0; f < n_faces; f++) {
+    if (!faces[f].carried_track)
+      continue;
+    for (guint t = 0; t < n_tracks; t++) {
+      SxTrack *track = g_ptr_array_index (tracks, t);
+      if (track->track_id == faces[f].carried_track && !track_used[t]) {
+        track_used[t] = face_used[f] = TRUE;
+        track_observe (tracker, track, &faces[f]);
+        break;
+      }
+    }
+  }
+
   for (guint i = 0; i < pairs->len; i++) {
     Pair *p = &g_array_index (pairs, Pair, i);
     if (track_used[p->track] || face_used[p->face])
@@ -225,6 +260,9 @@ sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
       g_ptr_array_remove_index (tracks, t);
   }
 
+  /* New faces start tracks. A carried face whose track is gone (cleared
+   * by a flush meanwhile) starts one too, unknown: its identity was the
+   * old track's, not a measurement. */
   for (guint f = 0; f < n_faces; f++) {
     if (face_used[f])
       continue;

@@ -9,6 +9,8 @@
 #ifndef SX_TRACKER_H
 #define SX_TRACKER_H
 
+#include "facesignature.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -18,16 +20,24 @@ typedef struct {
   guint width, height;
 } SxBox;
 
-/* One face as one analysis saw it. `match_id` NULL = nobody within the
- * threshold. `carried`: the analysis found the face where a confirmed
- * track is and did not describe it again: the box moves, the track keeps
- * its identity, and no vote is cast (match_* are ignored). */
+/* One face as one analysis saw it, either described or carried.
+ *
+ * Described (`carried_track` 0): `match_id` is the nearest enrolled face
+ * within the threshold, NULL = nobody; `signature` (may be NULL) is the
+ * face's appearance, kept by the track as the reference later carries are
+ * checked against.
+ *
+ * Carried (`carried_track` = a track id): the analysis found the face where
+ * that confirmed track was, looking as it did when last described, and did
+ * not describe it again. The box moves, the track keeps its identity, no
+ * vote is cast and match_* are ignored. */
 typedef struct {
   SxBox box;
   const gchar *match_id;
   const gchar *match_name;
   gdouble distance; /* to the nearest enrolled face, even if over threshold */
-  gboolean carried;
+  const SxFaceSignature *signature;
+  guint carried_track;
 } SxTrackObservation;
 
 typedef struct {
@@ -37,13 +47,17 @@ typedef struct {
   guint misses;         /* analyses in a row without this face */
   guint since_described; /* analyses that carried the identity since the
                           * face was last described */
+  gboolean carried;     /* the latest analysis carried the identity:
+                         * match_* measured nothing */
+  gboolean has_reference;
+  SxFaceSignature reference; /* appearance when last described */
   /* Decision */
   const gchar *id;      /* interned; NULL while unknown */
   const gchar *name;    /* interned */
   gboolean confirmed;   /* id holds >= min_votes of the window */
   guint votes;          /* votes for id (or for "unknown") in the window */
   gdouble distance;     /* best distance among id's votes; else last one */
-  /* The latest analysis alone */
+  /* The latest described analysis alone (NULL / G_MAXDOUBLE when carried) */
   const gchar *match_id;
   gdouble match_distance;
   /* private */
@@ -60,8 +74,15 @@ void sx_tracker_free (SxTracker *tracker);
 void sx_tracker_set_params (SxTracker *tracker, guint min_votes,
     gdouble iou_threshold, guint max_misses);
 
-/* Feeds one analysis's faces. Afterwards the tracks that saw a face are
- * `fresh`; those missed more than max_misses analyses in a row are gone. */
+/* Feeds one analysis's faces. Carried faces go to the track they were
+ * carried from, the others to tracks by box overlap. Afterwards the tracks
+ * that saw a face are `fresh`; those missed more than max_misses analyses
+ * in a row are gone.
+ *
+ * A described face that disagrees with its track's name (nobody within the
+ * threshold, or somebody else nearest) ends that name at once: the track's
+ * votes restart from this one, so a face that replaces another in the same
+ * place never inherits its name. */
 void sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
     guint n_faces);
 

@@ -241,6 +241,76 @@ def case_basic(pg, tmp):
     check(version >= 1, 'schema_migrations records version %s' % version)
 
 
+PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj',
+          'sheldon', 'stuart']
+
+
+def case_recognised(pg, tmp):
+    """The real facerecog in front: five of the eight enrolled people take
+    each other's place at a door, one after another with no gap (images 1,
+    2, 4, 5 of each; the gallery holds image 3). Rows for exactly the five
+    seen, each with no more sightings than the frames that showed them: a
+    face that replaced another never counted for the one before."""
+    import numpy
+    import cv2
+    testdata = os.environ.get('SURVEILLX_TESTDATA',
+                              os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                                           'shared', 'testdata'))
+    faces = os.path.join(testdata, 'faces', 'identities')
+    gallery = os.path.join(tmp, 'gallery')
+    for person in PEOPLE:
+        os.makedirs(os.path.join(gallery, person))
+        os.symlink(os.path.join(faces, '%s3.png' % person),
+                   os.path.join(gallery, person, '3.png'))
+    seen = ['amy', 'howard', 'penny', 'raj', 'sheldon']
+    fps, side = 10, 260
+    frames = []                 # (person, RGB bytes)
+    for n in (1, 2, 4, 5):
+        for person in seen:
+            img = cv2.imread(os.path.join(faces, '%s%d.png' % (person, n)))
+            border = (side - img.shape[0]) // 2
+            img = cv2.copyMakeBorder(img, border, border, border, border,
+                                     cv2.BORDER_REPLICATE)
+            rgb = numpy.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            frames += [(person, rgb.tobytes())] * fps
+    pipeline = Gst.parse_launch(
+        'appsrc name=src format=time max-bytes=0 '
+        'caps=video/x-raw,format=RGB,width={0},height={0},framerate={1}/1 '
+        '! facerecog name=rec synchronous=true gallery="{2}" '
+        '! attendancesink name=sink flush-interval=100'.format(side, fps, gallery))
+    sink = pipeline.get_by_name('sink')
+    sink.set_property('conninfo', pg.conninfo())
+    sink.set_property('camera-id', 'door')
+    sink.set_property('spool-location', os.path.join(tmp, 'door.spool'))
+    src = pipeline.get_by_name('src')
+    check(pipeline.set_state(Gst.State.PLAYING) != Gst.StateChangeReturn.FAILURE,
+          'facerecog ! attendancesink starts')
+    for i, (_, data) in enumerate(frames):
+        buf = Gst.Buffer.new_wrapped(data)
+        buf.pts = i * Gst.SECOND // fps
+        buf.duration = Gst.SECOND // fps
+        src.emit('push-buffer', buf)
+    src.emit('end-of-stream')
+    msg = pipeline.get_bus().timed_pop_filtered(
+        300 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    check(msg is not None and msg.type == Gst.MessageType.EOS,
+          'the whole video analysed to EOS (%s)' % (
+              msg.parse_error()[0].message if msg and msg.type == Gst.MessageType.ERROR
+              else 'ok' if msg else 'timed out'))
+    pipeline.set_state(Gst.State.NULL)
+    # A face counts once its track is confirmed: from its third analysis
+    # (min-votes 3) of the ten that show each photo.
+    min_votes = pipeline.get_by_name('rec').get_property('min-votes')
+    shown = {p: 4 * (fps - (min_votes - 1)) for p in seen}
+    r = {x[0]: x for x in rows(pg)}
+    print('   rows:', {k: (v[4], round(v[7], 3)) for k, v in sorted(r.items())}, flush=True)
+    check(sorted(r) == seen, 'rows for exactly the people seen (%s)' % sorted(r))
+    check(all(0 < r[p][4] <= shown[p] for p in seen),
+          'each has sightings, no more than the confirmed frames that showed them (%s)' %
+          {p: (r[p][4], shown[p]) for p in seen})
+    check(all(r[p][7] < 0.6 for p in seen), 'best distances under the threshold')
+
+
 def case_hostile(pg, tmp):
     schema = 'sx "odd"; DROP SCHEMA public --'
     spool = os.path.join(tmp, 'hostile.spool')
@@ -515,6 +585,7 @@ CASES = {
     'bad-config': case_bad_config,
     'spool-errors': case_spool_errors,
     'disk-full': case_disk_full,
+    'recognised': case_recognised,
 }
 
 

@@ -2,11 +2,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "gallery.h"
+#include "imageload.h"
 #include "sxfaceresult.h"
 #include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <string.h>
@@ -21,6 +23,8 @@ static const gchar *people[] = { "amy", "bernadette", "howard", "leonard",
 static SxAnalyzer *analyzer;
 static gchar *gallery_dir;      /* <person>/<person>1.png */
 static gchar *gallery_file;     /* the same, as a descriptor file */
+static gchar *gallery3_file;    /* <person>3.png of each, as a descriptor
+                                 * file: the probes are images 1, 2, 4, 5 */
 
 typedef struct
 {
@@ -98,9 +102,10 @@ collect_bus (GstBus * bus, RunResult * r)
   }
 }
 
-/* Runs `desc` (which ends in "appsink name=out") to EOS or error. */
+/* Runs `desc` (which ends in "appsink name=out") to EOS or error. If
+ * `feed` is set, its buffers go to the pipeline's "appsrc name=src" first. */
 static void
-run_pipeline (const gchar * desc, RunResult * r)
+run_pipeline_fed (const gchar * desc, GPtrArray * feed, RunResult * r)
 {
   memset (r, 0, sizeof *r);
   r->messages = g_ptr_array_new_with_free_func ((GDestroyNotify)
@@ -116,6 +121,15 @@ run_pipeline (const gchar * desc, RunResult * r)
   g_assert_nonnull (sink);
   g_object_set (sink, "sync", FALSE, NULL);
   g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
+  if (feed) {
+    GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+    g_assert_nonnull (src);
+    for (guint i = 0; i < feed->len; i++)
+      g_assert_cmpint (gst_app_src_push_buffer (GST_APP_SRC (src),
+              gst_buffer_ref (g_ptr_array_index (feed, i))), ==, GST_FLOW_OK);
+    gst_app_src_end_of_stream (GST_APP_SRC (src));
+    gst_object_unref (src);
+  }
 
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
@@ -138,6 +152,12 @@ run_pipeline (const gchar * desc, RunResult * r)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
+}
+
+static void
+run_pipeline (const gchar * desc, RunResult * r)
+{
+  run_pipeline_fed (desc, NULL, r);
 }
 
 static guint
@@ -607,6 +627,256 @@ test_bad_models_and_gallery (void)
   gst_object_unref (e);
 }
 
+/* ---- Faces that replace and cross each other ----------------------------- */
+
+#define SCENE_FPS 10
+#define PROBE_SIDE 260          /* a 150 px crop with 55 px of edge repeated */
+
+/* One probe photo, padded as a still of a face in a room. */
+static SxRgbImage *
+load_probe (const gchar * person, guint n)
+{
+  g_autofree gchar *rel = g_strdup_printf ("identities/%s%u.png", person, n);
+  g_autofree gchar *path = sx_test_faces_path (rel);
+  SxRgbImage photo;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sx_rgb_image_load (path, &photo, &error));
+  SxRgbImage *padded = g_new0 (SxRgbImage, 1);
+  sx_rgb_image_pad (&photo, (PROBE_SIDE - photo.width) / 2, padded);
+  sx_rgb_image_clear (&photo);
+  return padded;
+}
+
+static void
+probe_free (SxRgbImage * image)
+{
+  sx_rgb_image_clear (image);
+  g_free (image);
+}
+
+/* A grey RGB frame of the scene's size, with its time stamps. */
+static GstBuffer *
+scene_frame (guint width, guint height, guint index)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, (gsize) width * height *
+      3, NULL);
+  gst_buffer_memset (buffer, 0, 128, (gsize) width * height * 3);
+  GST_BUFFER_PTS (buffer) = gst_util_uint64_scale (index, GST_SECOND,
+      SCENE_FPS);
+  GST_BUFFER_DURATION (buffer) = GST_SECOND / SCENE_FPS;
+  return buffer;
+}
+
+static void
+paste (GstBuffer * frame, guint width, const SxRgbImage * image, gint x0,
+    gint y0)
+{
+  GstMapInfo map;
+  g_assert_true (gst_buffer_map (frame, &map, GST_MAP_WRITE));
+  gint height = (gint) (map.size / ((gsize) width * 3));
+  for (guint y = 0; y < image->height; y++) {
+    gint ty = y0 + (gint) y;
+    if (ty < 0 || ty >= height)
+      continue;
+    for (guint x = 0; x < image->width; x++) {
+      gint tx = x0 + (gint) x;
+      if (tx >= 0 && tx < (gint) width)
+        memcpy (map.data + ((gsize) ty * width + tx) * 3,
+            image->data + y * image->stride + x * 3, 3);
+    }
+  }
+  gst_buffer_unmap (frame, &map);
+}
+
+static gchar *
+scene_pipeline (guint width, guint height, const gchar * extra)
+{
+  return g_strdup_printf ("appsrc name=src format=time max-bytes=0 "
+      "caps=video/x-raw,format=RGB,width=%u,height=%u,framerate=%u/1 ! "
+      "facerecog name=rec synchronous=true gallery=\"%s\" %s ! "
+      "appsink name=out", width, height, SCENE_FPS, gallery3_file,
+      extra ? extra : "");
+}
+
+/* Every probe (images 1, 2, 4, 5 of each person; the gallery holds image
+ * 3) shown for a second at the same place, one person after another:
+ * amy1, bernadette1, ... stuart1, amy2, ... With `gap`, a blank second
+ * between two faces. Returns how many of the 32 probes were named right
+ * at least once during their second; no face may ever carry another
+ * person's name. */
+static guint
+run_replacing (gboolean gap, const gchar * extra, GstStructure ** stats)
+{
+  static const guint images[] = { 1, 2, 4, 5 };
+  const guint n_probes = G_N_ELEMENTS (images) * G_N_ELEMENTS (people);
+  const guint slot = gap ? 2 * SCENE_FPS : SCENE_FPS;
+  g_autoptr (GPtrArray) feed = g_ptr_array_new_with_free_func
+      ((GDestroyNotify) gst_buffer_unref);
+  for (guint p = 0; p < n_probes; p++) {
+    SxRgbImage *probe = load_probe (people[p % G_N_ELEMENTS (people)],
+        images[p / G_N_ELEMENTS (people)]);
+    for (guint f = 0; f < slot; f++) {
+      GstBuffer *frame = scene_frame (PROBE_SIDE, PROBE_SIDE, feed->len);
+      if (f < SCENE_FPS)
+        paste (frame, PROBE_SIDE, probe, 0, 0);
+      g_ptr_array_add (feed, frame);
+    }
+    probe_free (probe);
+  }
+
+  g_autofree gchar *desc = scene_pipeline (PROBE_SIDE, PROBE_SIDE, extra);
+  RunResult r;
+  run_pipeline_fed (desc, feed, &r);
+  g_assert_null (r.error);
+  g_assert_cmpuint (r.buffers, ==, feed->len);
+  g_assert_cmpuint (r.messages->len, ==, feed->len);
+
+  g_autofree gboolean *named = g_new0 (gboolean, n_probes);
+  guint wrong = 0, stale_match = 0;
+  for (guint m = 0; m < r.messages->len; m++) {
+    const GstStructure *msg = g_ptr_array_index (r.messages, m);
+    guint64 frame;
+    g_assert_true (gst_structure_get_uint64 (msg, SX_FACE_MSG_FRAME, &frame));
+    guint probe = (guint) frame / slot;
+    const gchar *person = people[probe % G_N_ELEMENTS (people)];
+    gboolean showing = frame % slot < SCENE_FPS;
+    for (guint i = 0; i < message_n_faces (msg); i++) {
+      const GstStructure *face = message_face (msg, i);
+      const gchar *label = gst_structure_get_string (face,
+          SX_FACE_FIELD_LABEL);
+      const gchar *match = gst_structure_get_string (face,
+          SX_FACE_FIELD_MATCH_ID);
+      gboolean carried = FALSE;
+      g_assert_true (gst_structure_get_boolean (face, SX_FACE_FIELD_CARRIED,
+              &carried));
+      gdouble match_distance = 0;
+      gst_structure_get_double (face, SX_FACE_FIELD_MATCH_DISTANCE,
+          &match_distance);
+      /* a carried analysis measured nothing, and says so */
+      if (carried && (*match || match_distance != -1.0))
+        stale_match++;
+      if (!showing || g_str_equal (label, SX_FACE_LABEL_UNKNOWN))
+        continue;
+      if (g_str_equal (label, person)) {
+        named[probe] = TRUE;
+      } else {
+        g_test_message ("frame %" G_GUINT64_FORMAT " (%s's second): labelled "
+            "%s, match-id '%s'", frame, person, label, match);
+        wrong++;
+      }
+    }
+  }
+  guint n_named = 0;
+  for (guint p = 0; p < n_probes; p++)
+    n_named += named[p];
+  g_test_message ("%s, %s: %u of %u probes named, %u wrong labels",
+      gap ? "blank second between faces" : "no gap", extra ? extra : "",
+      n_named, n_probes, wrong);
+  g_assert_cmpuint (wrong, ==, 0);
+  g_assert_cmpuint (stale_match, ==, 0);
+  if (stats)
+    *stats = gst_structure_copy (r.stats);
+  run_result_clear (&r);
+  return n_named;
+}
+
+/* A face that takes another's place with no gap never inherits its name
+ * (it did: 11 of 32 named, 186 messages with another's name), and the
+ * carry still saves descriptors while each face stays. */
+static void
+test_replacing_in_place (void)
+{
+  GstStructure *stats = NULL;
+  g_assert_cmpuint (run_replacing (FALSE, NULL, &stats), >=, 30);
+  guint64 carried = 0, refused = 0, described = 0;
+  g_assert_true (gst_structure_get (stats, "carried", G_TYPE_UINT64,
+          &carried, "carry-refused", G_TYPE_UINT64, &refused, "described",
+          G_TYPE_UINT64, &described, NULL));
+  g_test_message ("described %" G_GUINT64_FORMAT ", carried %"
+      G_GUINT64_FORMAT ", carries refused %" G_GUINT64_FORMAT, described,
+      carried, refused);
+  gst_structure_free (stats);
+  /* each face stays 10 analyses: 3 to confirm, then carried 4 of every 5 */
+  g_assert_cmpuint (carried, >, described / 2);
+  /* the first analysis of each new face found the old track in its place
+   * and refused to carry its name */
+  g_assert_cmpuint (refused, >=, 25);
+  /* with every face described every time the result is the same */
+  g_assert_cmpuint (run_replacing (FALSE, "redescribe-after=1", NULL), >=,
+      30);
+}
+
+static void
+test_replacing_with_gap (void)
+{
+  g_assert_cmpuint (run_replacing (TRUE, NULL, NULL), >=, 30);
+}
+
+/* Two faces walk towards each other, cross (the second in front) and walk
+ * on: every name given stays with its own face, and both are named again
+ * after the crossing. */
+static void
+test_crossing (void)
+{
+  const guint width = 760, height = PROBE_SIDE, frames = 60;
+  const gint travel = (gint) (width - PROBE_SIDE);
+  SxRgbImage *left = load_probe ("leonard", 2);
+  SxRgbImage *right = load_probe ("penny", 2);
+  g_autoptr (GPtrArray) feed = g_ptr_array_new_with_free_func
+      ((GDestroyNotify) gst_buffer_unref);
+  for (guint f = 0; f < frames; f++) {
+    GstBuffer *frame = scene_frame (width, height, f);
+    gint x = travel * (gint) f / (gint) (frames - 1);
+    paste (frame, width, left, x, 0);
+    paste (frame, width, right, travel - x, 0);
+    g_ptr_array_add (feed, frame);
+  }
+  probe_free (left);
+  probe_free (right);
+
+  g_autofree gchar *desc = scene_pipeline (width, height, NULL);
+  RunResult r;
+  run_pipeline_fed (desc, feed, &r);
+  g_assert_null (r.error);
+  g_assert_cmpuint (r.messages->len, ==, frames);
+  guint wrong = 0, named_after[2] = { 0, 0 };
+  for (guint m = 0; m < r.messages->len; m++) {
+    const GstStructure *msg = g_ptr_array_index (r.messages, m);
+    guint64 frame;
+    gst_structure_get_uint64 (msg, SX_FACE_MSG_FRAME, &frame);
+    gint x = travel * (gint) frame / (gint) (frames - 1);
+    gint centre[2] = { x + PROBE_SIDE / 2, travel - x + PROBE_SIDE / 2 };
+    for (guint i = 0; i < message_n_faces (msg); i++) {
+      const GstStructure *face = message_face (msg, i);
+      const gchar *label = gst_structure_get_string (face,
+          SX_FACE_FIELD_LABEL);
+      gint bx;
+      guint bw;
+      gst_structure_get (face, "x", G_TYPE_INT, &bx, "width", G_TYPE_UINT,
+          &bw, NULL);
+      gint c = bx + (gint) bw / 2;
+      /* the face in this box is the one whose centre is nearer */
+      guint who = ABS (c - centre[0]) <= ABS (c - centre[1]) ? 0 : 1;
+      const gchar *expected = who == 0 ? "leonard" : "penny";
+      if (g_str_equal (label, SX_FACE_LABEL_UNKNOWN))
+        continue;
+      if (!g_str_equal (label, expected)) {
+        g_test_message ("frame %" G_GUINT64_FORMAT ": %s's face (x %d) "
+            "labelled %s", frame, expected, bx, label);
+        wrong++;
+      } else if (frame >= frames * 2 / 3) {
+        named_after[who]++;
+      }
+    }
+  }
+  g_test_message ("crossing: %u wrong labels; named after crossing: leonard "
+      "%u, penny %u analyses", wrong, named_after[0], named_after[1]);
+  g_assert_cmpuint (wrong, ==, 0);
+  g_assert_cmpuint (named_after[0], >, 0);
+  g_assert_cmpuint (named_after[1], >, 0);
+  run_result_clear (&r);
+}
+
 static void
 make_galleries (void)
 {
@@ -626,6 +896,18 @@ make_galleries (void)
   g_assert_cmpuint (sx_gallery_n_people (g), ==, G_N_ELEMENTS (people));
   gallery_file = g_strconcat (gallery_dir, ".json", NULL);
   g_assert_true (sx_gallery_save_file (g, gallery_file, &error));
+
+  g_autoptr (SxGallery) g3 = sx_gallery_new ();
+  for (guint p = 0; p < G_N_ELEMENTS (people); p++) {
+    g_autofree gchar *rel = g_strdup_printf ("identities/%s3.png", people[p]);
+    g_autofree gchar *path = sx_test_faces_path (rel);
+    gfloat descriptor[SX_FACE_DESCRIPTOR_LEN];
+    g_assert_true (sx_analyzer_describe_photo (analyzer, path, descriptor,
+            &error));
+    sx_gallery_add (g3, people[p], people[p], descriptor, rel);
+  }
+  gallery3_file = g_strconcat (gallery_dir, "-3.json", NULL);
+  g_assert_true (sx_gallery_save_file (g3, gallery3_file, &error));
 }
 
 static void
@@ -639,8 +921,10 @@ remove_galleries (void)
   }
   g_rmdir (gallery_dir);
   g_unlink (gallery_file);
+  g_unlink (gallery3_file);
   g_free (gallery_dir);
   g_free (gallery_file);
+  g_free (gallery3_file);
 }
 
 int
@@ -660,6 +944,9 @@ main (int argc, char **argv)
   g_test_add_func ("/facerecog/folder-gallery", test_folder_gallery);
   g_test_add_func ("/facerecog/votes-over-frames", test_votes_over_frames);
   g_test_add_func ("/facerecog/carry-identity", test_carry_identity);
+  g_test_add_func ("/facerecog/replacing-in-place", test_replacing_in_place);
+  g_test_add_func ("/facerecog/replacing-with-gap", test_replacing_with_gap);
+  g_test_add_func ("/facerecog/crossing", test_crossing);
   g_test_add_func ("/facerecog/live-rate", test_live_rate);
   g_test_add_func ("/facerecog/draw", test_draw);
   g_test_add_func ("/facerecog/bad-input", test_bad_models_and_gallery);

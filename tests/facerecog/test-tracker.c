@@ -55,16 +55,28 @@ test_votes_decide (void)
   g_assert_cmpfloat_with_epsilon (t->distance, 0.35, 1e-9);
   g_assert_cmpint (t->box.x, ==, 18);
 
-  /* One stray analysis neither renames nor un-names the track. */
+  /* A descriptor that disagrees ends the name at once: the track never
+   * takes the other name from one analysis, and is unknown until the new
+   * person has min-votes of their own. */
   SxTrackObservation stray = face_at (18, 10, "bob", 0.55);
   sx_tracker_update (tracker, &stray, 1);
   t = only_track (tracker);
-  g_assert_cmpstr (t->id, ==, "ada");
-  g_assert_true (t->confirmed);
+  g_assert_cmpuint (t->track_id, ==, id);
+  g_assert_false (t->confirmed);
   g_assert_cmpstr (t->match_id, ==, "bob");
+  g_assert_cmpuint (t->votes, ==, 1);
+  sx_tracker_update (tracker, &o, 1);   /* ada again: her votes restart */
+  g_assert_false (only_track (tracker)->confirmed);
+  g_assert_cmpstr (only_track (tracker)->id, ==, "ada");
+  g_assert_cmpuint (only_track (tracker)->votes, ==, 1);
+  sx_tracker_update (tracker, &o, 1);
+  sx_tracker_update (tracker, &o, 1);
+  g_assert_true (only_track (tracker)->confirmed);
+  /* Nobody within the threshold ends it too. */
   SxTrackObservation unknown = face_at (18, 10, NULL, 0.8);
   sx_tracker_update (tracker, &unknown, 1);
-  g_assert_cmpstr (only_track (tracker)->id, ==, "ada");
+  g_assert_null (only_track (tracker)->id);
+  g_assert_false (only_track (tracker)->confirmed);
 
   /* Carried forward between analyses: no longer fresh, same box. */
   sx_tracker_age (tracker);
@@ -123,31 +135,38 @@ test_tracks_split_and_expire (void)
   sx_tracker_free (tracker);
 }
 
-/* A carried observation moves a confirmed track and counts how long it
- * went undescribed, without voting; a described one resets the count. */
+/* A carried observation moves the track it was carried from and counts
+ * how long it went undescribed, without voting or reporting a match; a
+ * described one resets the count. */
 static void
 test_carried (void)
 {
   SxTracker *tracker = sx_tracker_new (2, 0.3, 2);
   SxTrackObservation o = face_at (10, 10, "ada", 0.4);
+  SxFaceSignature sig = { {0} };
+  sig.v[0] = 1.0f;
+  o.signature = &sig;
   sx_tracker_update (tracker, &o, 1);
   sx_tracker_update (tracker, &o, 1);
   SxTrack *t = only_track (tracker);
   g_assert_true (t->confirmed);
+  g_assert_true (t->has_reference);
+  g_assert_cmpfloat (t->reference.v[0], ==, 1.0f);
   guint votes = t->votes;
 
   SxTrackObservation carried = face_at (14, 12, NULL, 9.0);
-  carried.carried = TRUE;
+  carried.carried_track = t->track_id;
   for (guint i = 1; i <= 4; i++) {
     sx_tracker_update (tracker, &carried, 1);
     t = only_track (tracker);
     g_assert_cmpuint (t->since_described, ==, i);
+    g_assert_true (t->carried);
   }
   g_assert_true (t->confirmed);
   g_assert_cmpstr (t->id, ==, "ada");
   g_assert_cmpuint (t->votes, ==, votes);       /* no "unknown" votes cast */
   g_assert_cmpfloat_with_epsilon (t->distance, 0.4, 1e-9);
-  g_assert_cmpstr (t->match_id, ==, "ada");
+  g_assert_null (t->match_id);  /* nothing measured */
   g_assert_cmpint (t->box.x, ==, 14);
   g_assert_true (t->fresh);
 
@@ -155,18 +174,54 @@ test_carried (void)
   o.box.y = 12;
   sx_tracker_update (tracker, &o, 1);
   g_assert_cmpuint (only_track (tracker)->since_described, ==, 0);
+  g_assert_false (only_track (tracker)->carried);
+  g_assert_cmpstr (only_track (tracker)->match_id, ==, "ada");
 
-  /* A carry onto a face that has no confirmed track votes like any
-   * observation (the snapshot it came from was out of date). */
-  SxTrackObservation elsewhere = face_at (400, 10, "bob", 0.3);
-  elsewhere.carried = TRUE;
-  sx_tracker_update (tracker, &elsewhere, 1);
+  /* A carry whose track is gone (a flush cleared it) starts an unknown
+   * track: the identity was the old track's, not a measurement. */
+  SxTrackObservation orphan = face_at (400, 10, "bob", 0.3);
+  orphan.carried_track = 999;
+  sx_tracker_update (tracker, &orphan, 1);
   GPtrArray *tracks = sx_tracker_tracks (tracker);
   g_assert_cmpuint (tracks->len, ==, 2);
+  SxTrack *other = g_ptr_array_index (tracks, 1);
+  g_assert_null (other->id);
+  g_assert_null (other->match_id);
+  g_assert_false (other->confirmed);
+  sx_tracker_free (tracker);
+}
+
+/* Two faces that cross: a carried face goes to its own track even where
+ * the other track's box overlaps it more (greedy overlap alone would swap
+ * the two names here). */
+static void
+test_carried_to_its_track (void)
+{
+  SxTracker *tracker = sx_tracker_new (1, 0.3, 2);
+  SxTrackObservation two[2] = { face_at (0, 0, "ada", 0.3),
+    face_at (30, 0, "bob", 0.3)
+  };
+  sx_tracker_update (tracker, two, 2);
+  GPtrArray *tracks = sx_tracker_tracks (tracker);
+  SxTrack *ada = g_ptr_array_index (tracks, 0);
   SxTrack *bob = g_ptr_array_index (tracks, 1);
-  g_assert_cmpstr (bob->match_id, ==, "bob");
-  g_assert_false (bob->confirmed);
-  g_assert_cmpuint (bob->since_described, ==, 0);
+  g_assert_cmpstr (ada->id, ==, "ada");
+  g_assert_cmpstr (bob->id, ==, "bob");
+  /* ada moved right and was carried, bob moved left and was described. */
+  SxTrackObservation crossed[2] = { face_at (20, 0, NULL, 0.0),
+    face_at (10, 0, "bob", 0.3)
+  };
+  crossed[0].carried_track = ada->track_id;
+  g_assert_cmpfloat (sx_box_iou (&crossed[0].box, &bob->box), >,
+      sx_box_iou (&crossed[0].box, &ada->box));
+  sx_tracker_update (tracker, crossed, 2);
+  g_assert_cmpuint (tracks->len, ==, 2);
+  g_assert_cmpint (ada->box.x, ==, 20);
+  g_assert_cmpstr (ada->id, ==, "ada");
+  g_assert_true (ada->confirmed);
+  g_assert_cmpint (bob->box.x, ==, 10);
+  g_assert_cmpstr (bob->id, ==, "bob");
+  g_assert_true (bob->confirmed);
   sx_tracker_free (tracker);
 }
 
@@ -179,5 +234,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tracker/unknown-majority", test_unknown_majority);
   g_test_add_func ("/tracker/split-and-expire", test_tracks_split_and_expire);
   g_test_add_func ("/tracker/carried", test_carried);
+  g_test_add_func ("/tracker/carried-to-its-track", test_carried_to_its_track);
   return g_test_run ();
 }
