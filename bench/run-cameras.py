@@ -347,6 +347,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         m = metrics(base)
         f0, faces0 = frames_in(m, cams), frames_in(m, cams, 'faces')
         an0 = frames_in(m, cams, 'analyses')
+        car0 = frames_in(m, cams, 'faces_carried')
         time.sleep(args.measure)
         t1 = time.time()
         c1 = {k: cpu_ticks(p) for k, p in pids.items()}
@@ -354,6 +355,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         m = metrics(base)
         f1, faces1 = frames_in(m, cams), frames_in(m, cams, 'faces')
         an1 = frames_in(m, cams, 'analyses')
+        car1 = frames_in(m, cams, 'faces_carried')
         dt = t1 - t0
         res['rss_mb'] = (status_kb(srv.pid, 'VmRSS') or 0) / 1024.0
         res['hwm_mb'] = (status_kb(srv.pid, 'VmHWM') or 0) / 1024.0
@@ -366,6 +368,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
         res['cpu_machine'] = 100.0 * (m1 - m0) / CLK_TCK / dt
         res['in_fps'] = {c: (f1[c] - f0[c]) / dt for c in cams}
         res['faces_s'] = sum(faces1[c] - faces0[c] for c in cams) / dt
+        res['carried_s'] = sum(car1[c] - car0[c] for c in cams) / dt
         res['analyses_s'] = {c: (an1[c] - an0[c]) / dt for c in cams}
         records = get_json(sio_base + '/control/frames') or []
         marks = get_json(sio_base + '/control/marks?dump=' + tmp, 120) or []
@@ -444,7 +447,9 @@ def summarise(r):
                 f(in_mean, '%.1f'), f(in_min, '%.1f'),
                 f(out_mean, '%.2f'), f(out_min, '%.2f'),
                 f(pct(e2e, 0.5)), f(pct(e2e, 0.95)), f(pct(hop, 0.5), '%.1f'),
-                f(r['faces_s'] or None, '%.1f'),
+                f(r['faces_s'] or None, '%.1f') + (
+                    ' (%.0f %%)' % (100.0 * r.get('carried_s', 0) / r['faces_s'])
+                    if r['faces_s'] else ''),
                 f(an_mean, '%.2f'), f(an_min, '%.2f'),
                 '%.0f (%.0f)' % (r['rss_mb'], r['hwm_mb']),
                 '%d/%d' % (len(e2e), len(e2e) + r['unread'] +
@@ -454,7 +459,7 @@ def summarise(r):
 HEADER = ('| server | N | server CPU % | % / camera | loadgen CPU % | '
           'sio CPU % | machine % | other % | in/s per camera (mean / min) | '
           'out/s per camera (mean / min) | e2e ms p50 / p95 | hop ms p50 | '
-          'faces/s | an/s per camera (mean / min) | '
+          'faces/s (carried) | an/s per camera (mean / min) | '
           'server RSS MB (peak) | frames timed |\n'
           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
 

@@ -61,7 +61,8 @@ struct _SxCamera {
 
   atomic_uint_fast64_t frames_in;
   atomic_int_fast64_t last_frame_us;
-  guint64 faces, analyses, frames_emitted, drops; /* main context */
+  guint64 faces, faces_carried, analyses, frames_emitted,
+      drops; /* main context */
 };
 
 static void camera_free (SxCamera *camera);
@@ -443,8 +444,19 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
           gst_message_unref (inner);
       } else if (gst_structure_has_name (s, "facerecog")) {
         const GValue *faces = gst_structure_get_value (s, "faces");
-        if (faces && GST_VALUE_HOLDS_LIST (faces))
-          camera->faces += gst_value_list_get_size (faces);
+        guint n = faces && GST_VALUE_HOLDS_LIST (faces)
+                      ? gst_value_list_get_size (faces)
+                      : 0;
+        for (guint i = 0; i < n; i++) {
+          const GValue *face = gst_value_list_get_value (faces, i);
+          gboolean carried = FALSE;
+          if (GST_VALUE_HOLDS_STRUCTURE (face)
+              && gst_structure_get_boolean (gst_value_get_structure (face),
+                                            "carried", &carried)
+              && carried)
+            camera->faces_carried++;
+        }
+        camera->faces += n;
         camera->analyses++;
       } else if (gst_structure_has_name (s, "socketiosink-stats")) {
         guint64 v;
@@ -1213,6 +1225,7 @@ sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats)
 {
   stats->frames_in = atomic_load (&camera->frames_in);
   stats->faces = camera->faces;
+  stats->faces_carried = camera->faces_carried;
   stats->analyses = camera->analyses;
   stats->frames_emitted = camera->frames_emitted;
   stats->drops = camera->drops;

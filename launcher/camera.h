@@ -85,6 +85,7 @@ void sx_camera_add_ice_candidate (SxCamera *camera, guint mline,
 typedef struct {
   guint64 frames_in;      /* VP8 frames received (RTP marker bits) */
   guint64 faces;          /* faces in facerecog's messages */
+  guint64 faces_carried;  /* ... whose identity was carried undescribed */
   guint64 analyses;       /* facerecog's messages (one per analysis) */
   guint64 frames_emitted; /* socketiosink's "sent" */
   guint64 drops;          /* socketiosink's "dropped" */

@@ -1050,6 +1050,8 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
       "Frames socketiosink sent to the dashboard." },
     { "surveillx_camera_faces_total", "counter",
       "Faces in facerecog's analyses." },
+    { "surveillx_camera_faces_carried_total", "counter",
+      "Faces whose identity facerecog carried without a new descriptor." },
     { "surveillx_camera_analyses_total", "counter",
       "Frames facerecog analysed." },
     { "surveillx_camera_drops_total", "counter",
@@ -1062,8 +1064,9 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
     for (guint i = 0; i < n_ids; i++) {
       SxCameraStats st;
       sx_camera_get_stats (lookup_peer (sig, ids[i])->camera, &st);
-      guint64 values[] = { st.frames_in,   st.frames_emitted, st.faces,
-                           st.analyses,    st.drops,          st.connected };
+      guint64 values[]
+          = { st.frames_in, st.frames_emitted, st.faces, st.faces_carried,
+              st.analyses,  st.drops,          st.connected };
       g_string_append_printf (
           out, "%s{camera_id=\"%s\"} %" G_GUINT64_FORMAT "\n",
           per_camera[m].name, (const gchar *)ids[i], values[m]);
