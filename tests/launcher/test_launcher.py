@@ -335,6 +335,13 @@ def case_preview(env):
           'of 15/s)' % (out, fin))
     check(m.get('surveillx_camera_faces_total{camera_id="room-4"}', 0) > 0,
           'metrics: faces counted')
+    # named faces that stay in place keep their names undescribed
+    carried = wait_for(lambda: env.metrics().get(
+        'surveillx_camera_faces_carried_total{camera_id="room-4"}', 0), 15)
+    m = env.metrics()
+    faces = m.get('surveillx_camera_faces_total{camera_id="room-4"}', 0)
+    check(0 < carried <= faces, 'metrics: %d of %d faces carried' %
+          (carried or 0, faces))
     answer = [e for e in camera_events(cam) if e['event'] == 'answer']
     mline = [l for l in answer[0]['sdp'].splitlines()
              if l.startswith('m=video')] if answer else []
@@ -935,6 +942,353 @@ def case_bad_pipe(env):
               'start-up refuses a broken pipe file: %r' % needle)
 
 
+# ---- the main job: scripts/run.sh ------------------------------------------
+
+RUN_SH = os.path.join(SOURCE_ROOT, 'scripts', 'run.sh')
+
+
+class Viewer:
+    """A browser on the dashboard: a Socket.IO client on /stream keeping
+    what the dashboard relays, in sio_server's record shape (frames())."""
+
+    def __init__(self, port):
+        import socketio
+        self.records = []
+        self.client = socketio.Client(reconnection=False)
+        self.client.on('frame', self._on_frame, namespace='/stream')
+        self.client.connect('http://127.0.0.1:%d' % port,
+                            namespaces=['/stream'], transports=['websocket'])
+
+    def _on_frame(self, data):
+        import base64
+        frame = data.get('frame') if isinstance(data, dict) else None
+        if isinstance(frame, str):
+            try:
+                raw = base64.b64decode(frame, validate=True)
+            except ValueError:
+                raw = b''
+        else:
+            raw = bytes(frame or b'')
+        # run.sh enrols the demo people as "Amy", ...: labels in lower case
+        # as the other cases' folder gallery names them
+        faces = [dict(f, label=str(f.get('label')).lower())
+                 for f in data.get('faces') or []]
+        self.records.append({
+            'camera_id': data.get('camera_id'),
+            'jpeg_ok': raw[:2] == b'\xff\xd8' and raw[-2:] == b'\xff\xd9',
+            'size': len(raw), 'faces': faces})
+
+    def frames(self, camera_id):
+        return [r for r in list(self.records)
+                if str(r['camera_id']) == camera_id]
+
+    def close(self):
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass
+
+
+class MainJob:
+    """scripts/run.sh on the build under test, with its own var folder,
+    ports and socket.io.min.js (no npm in the namespace), the launcher's
+    ICE on 192.0.2.1 for the aiortc cameras."""
+
+    def __init__(self, env):
+        self.env = env
+        self.var = os.path.join(env.tmp, 'var')
+        # the cluster runs as postgres, which must reach var/pg
+        os.chmod(env.tmp, 0o711)
+        ports = set()
+        while len(ports) < 3:
+            ports.add(free_port())
+        self.port, self.dash_port, self.pg_port = sorted(ports)
+        self.js = os.path.join(env.tmp, 'socket.io.min.js')
+        with open(self.js, 'w') as f:
+            f.write('// the test\'s stand-in for socket.io-client\n')
+        self.runs = 0
+        self.script = None
+        self.viewer = None
+
+    def start(self):
+        """Start run.sh, wait until this run's dashboard and launcher
+        answer; its log as a string (or None if it did not come up)."""
+        self.runs += 1
+        env = dict(os.environ)
+        env.pop('SURVEILLX_DB', None)
+        env.update({
+            'SURVEILLX_VAR_DIR': self.var,
+            'SURVEILLX_BUILD_DIR': BUILD_ROOT or
+            os.path.join(SOURCE_ROOT, 'build'),
+            'SURVEILLX_NO_BUILD': '1',
+            'SURVEILLX_LAUNCHER_ARGS': '--ice-address ' + ADDR,
+            'SURVEILLX_SOCKETIO_JS': self.js,
+            'PORT': str(self.port), 'DASHBOARD_PORT': str(self.dash_port),
+            'PG_PORT': str(self.pg_port),
+            'XDG_STATE_HOME': os.path.join(self.env.tmp, 'state')})
+        self.log = os.path.join(self.env.tmp, 'run-%d.log' % self.runs)
+        t0 = time.time()
+        self.script = self.env.procs.start(['/bin/bash', RUN_SH], self.log,
+                                           env=env, cwd=self.env.tmp)
+
+        def up():
+            if self.script.poll() is not None:
+                return 'exited'
+            # this run's launcher, not one a killed run left behind
+            if 'listening on http://' not in self.read_log():
+                return None
+            try:
+                status, page = http('GET', 'http://127.0.0.1:%d/' %
+                                    self.dash_port, timeout=5)
+                if status != 200 or 'socket.io.min.js' not in page:
+                    return None
+                status, _ = http('GET', 'http://%s:%d/healthz' %
+                                 (ADDR, self.port), timeout=5)
+            except OSError:
+                return None
+            return 'up' if status == 200 else None
+        state = wait_for(up, 240, step=0.5)
+        check(state == 'up', 'run %d: scripts/run.sh up: dashboard and '
+              'launcher answer (%.1f s)' % (self.runs, time.time() - t0))
+        if state != 'up':
+            return None
+        print('   run %d up after %.1f s' % (self.runs, time.time() - t0),
+              flush=True)
+        self.env.base = 'http://%s:%d' % (ADDR, self.port)
+        self.viewer = Viewer(self.dash_port)
+        return self.read_log()
+
+    def read_log(self):
+        with open(self.log, errors='replace') as f:
+            return f.read()
+
+    def pids(self):
+        """role -> pid from run.sh's var/run.pids."""
+        try:
+            with open(os.path.join(self.var, 'run.pids')) as f:
+                return {l.split()[0]: int(l.split()[1]) for l in f
+                        if len(l.split()) == 3}
+        except OSError:
+            return {}
+
+    def processes(self):
+        """Every live process of this job: those carrying the var folder in
+        their environment (run.sh exports it) or command line (the
+        postmaster's -D, the dashboard's --socketio-js), and PostgreSQL's
+        backends, which work in the cluster's folder."""
+        mark = ('SURVEILLX_VAR_DIR=' + self.var).encode()
+        data = os.path.join(self.var, 'pg', 'data')
+        found = {}
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open('/proc/%s/stat' % pid) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                        continue
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    cmd = f.read()
+                with open('/proc/%s/environ' % pid, 'rb') as f:
+                    environ = f.read().split(b'\0')
+                cwd = os.readlink('/proc/%s/cwd' % pid)
+            except (OSError, IndexError):
+                continue
+            if mark in environ or self.var.encode() in cmd or cwd == data:
+                found[int(pid)] = cmd.replace(b'\0', b' ').decode(
+                    errors='replace').strip()
+        return found
+
+    def answering(self):
+        """Which of the job's ports still accept connections."""
+        busy = []
+        for name, host, port in (('launcher', ADDR, self.port),
+                                 ('dashboard', '127.0.0.1', self.dash_port),
+                                 ('postgres', '127.0.0.1', self.pg_port)):
+            try:
+                socket.create_connection((host, port), timeout=2).close()
+                busy.append(name)
+            except OSError:
+                pass
+        return busy
+
+    def check_gone(self, what):
+        wait_for(lambda: not self.processes(), 15)
+        left = self.processes()
+        check(not left, '%s: launcher, dashboard and '
+              'PostgreSQL are gone (left: %s)' % (what, left))
+        busy = self.answering()
+        check(not busy, '%s: no port answers (%s)' % (what, busy))
+        check(not os.path.exists(os.path.join(self.var, 'pg', 'data',
+                                              'postmaster.pid')),
+              '%s: PostgreSQL shut down cleanly (no postmaster.pid)' % what)
+        check(not os.path.exists(os.path.join(self.var, 'run.pids')),
+              '%s: run.sh removed its run.pids' % what)
+
+    def stream(self, camera_id):
+        """A camera streams through this run: named frames reach the
+        dashboard's viewers. The camera keeps streaming afterwards."""
+        cam = self.env.camera(camera_id, 'bbt4', 60)
+        got = wait_for(lambda: len(self.viewer.frames(camera_id)) >= 10 and
+                       ONLY_IN['bbt4'] <= labels(
+                           self.viewer.frames(camera_id)), 90)
+        check(bool(got), '%s: frames reach the dashboard\'s viewer' %
+              camera_id)
+        check_frames(self.viewer, camera_id, 'bbt4')
+        return cam
+
+    def stop(self, sig, what):
+        """Signal run.sh (its pid only); its exit status."""
+        if self.viewer:
+            self.viewer.close()
+            self.viewer = None
+        self.script.send_signal(sig)
+        try:
+            return self.script.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            check(False, '%s: scripts/run.sh exits within 60 s' % what)
+            return None
+
+    def kill_leftovers(self):
+        """Whatever happened, nothing of the job stays running."""
+        if self.viewer:
+            self.viewer.close()
+        pg_ctl = '/usr/lib/postgresql/15/bin/pg_ctl'
+        data = os.path.join(self.var, 'pg', 'data')
+        if os.path.exists(os.path.join(data, 'postmaster.pid')):
+            subprocess.run(['runuser', '-u', 'postgres', '--', pg_ctl, '-D',
+                            data, '-m', 'immediate', 'stop'],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def case_main_job(env):
+    """scripts/run.sh, the main job (issue 12): whatever stops it, it stops
+    what it started, and it starts cleanly after a run killed outright.
+    Start, a camera streams, SIGTERM: launcher (flushed), dashboard and
+    PostgreSQL gone. Start again, a camera streams; SIGKILL the script
+    alone: the next start stops what it left (no 'another server might be
+    running'), a camera streams; SIGTERM: everything gone. Then a crash
+    (everything SIGKILLed, PostgreSQL too): the next start removes the
+    stale postmaster.pid; its launcher dying by itself ends the job,
+    non-zero, nothing left."""
+    job = MainJob(env)
+    try:
+        # 1. first start (initdb, demo gallery), SIGTERM while streaming
+        log = job.start()
+        if log is None:
+            return
+        check('enrolling the demo gallery' in log,
+              'run 1: demo gallery enrolled in the new cluster')
+        cam = job.stream('room-1')
+        def present():
+            status, rows = http('GET', 'http://127.0.0.1:%d/attendance' %
+                                job.dash_port)
+            return status == 200 and {r['id'] for r in rows
+                                      if r['camera'] == 'room-1'} >= \
+                ONLY_IN['bbt4']
+        present = wait_for(present, 30, step=1)
+        check(bool(present), 'run 1: the dashboard lists amy and bernadette '
+              'present (attendance in the local PostgreSQL)')
+        rc = job.stop(signal.SIGTERM, 'run 1')
+        check(rc == 143, 'run 1: SIGTERM -> run.sh exits 143 (got %s)' % rc)
+        check('camera room-1: flushed' in job.read_log(),
+              'run 1: the launcher got SIGTERM: EOS flushed the camera\'s '
+              'pipeline')
+        job.check_gone('after SIGTERM')
+        cam.kill()
+        cam.wait()
+
+        # 2. start again over the same var folder; then SIGKILL the script
+        log = job.start()
+        if log is None:
+            return
+        check('another server might be running' not in log and
+              'enrolling' not in log,
+              'run 2: clean start, the cluster and gallery kept')
+        cam = job.stream('room-2')
+        left = job.pids()
+        rc = job.stop(signal.SIGKILL, 'run 2')
+        check(rc == -signal.SIGKILL, 'run 2: script SIGKILLed (%s)' % rc)
+        time.sleep(1)
+        alive = job.processes()
+        check(left.get('launcher') in alive and
+              left.get('dashboard') in alive and
+              any(c.endswith('listen_addresses=127.0.0.1')
+                  for c in alive.values()),
+              'run 2: SIGKILL left the launcher, dashboard and PostgreSQL '
+              'running (what run 3 must deal with): %s' %
+              sorted({c.split()[0] for c in alive.values()}))
+        cam.kill()
+        cam.wait()
+
+        # 3. start over the leftovers
+        log = job.start()
+        if log is None:
+            return
+        check('another server might be running' not in log and
+              'could not start server' not in log,
+              'run 3: no "another server might be running"')
+        check('stopping the launcher a previous run left running' in log and
+              'stopping the dashboard a previous run left running' in log and
+              'stopping the PostgreSQL a previous run left running' in log,
+              'run 3: stopped the launcher, dashboard and PostgreSQL run 2 '
+              'left')
+        check(not ({left.get('launcher'), left.get('dashboard')} &
+                   set(job.processes())),
+              'run 3: run 2\'s launcher and dashboard are gone')
+        cam = job.stream('room-3')
+        rc = job.stop(signal.SIGTERM, 'run 3')
+        check(rc == 143, 'run 3: SIGTERM -> run.sh exits 143 (got %s)' % rc)
+        check('camera room-3: flushed' in job.read_log(),
+              'run 3: the launcher got SIGTERM: EOS flushed the camera\'s '
+              'pipeline')
+        job.check_gone('after SIGTERM of run 3')
+        cam.kill()
+        cam.wait()
+
+        # 4. a crash: the script and all it started SIGKILLed, PostgreSQL
+        # included (its postmaster.pid stays behind)
+        if job.start() is None:
+            return
+        with open(os.path.join(job.var, 'pg', 'data', 'postmaster.pid')) as f:
+            postmaster = int(f.readline())
+        for pid in [job.script.pid, postmaster] + list(job.pids().values()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        job.script.wait()
+        job.viewer.close()
+        job.viewer = None
+
+        # 5. starts over the stale postmaster.pid; then the launcher dies by
+        # itself: the job ends, non-zero
+        log = job.start()
+        if log is None:
+            return
+        check('removing its stale postmaster.pid' in log and
+              'another server might be running' not in log,
+              'run 5: clean start after a crash (stale postmaster.pid '
+              'removed)')
+        os.kill(job.pids()['launcher'], signal.SIGKILL)
+        try:
+            rc = job.script.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check(rc not in (None, 0), 'run 5: the launcher killed -> run.sh '
+              'exits non-zero (%s)' % rc)
+        check('the launcher exited by itself' in job.read_log(),
+              'run 5: run.sh says the launcher exited')
+        job.check_gone('after the launcher died')
+    finally:
+        job.kill_leftovers()
+
+
 CASES = {
     'preview': case_preview,
     'two-cameras': case_two_cameras,
@@ -947,6 +1301,7 @@ CASES = {
     'three-cameras': case_three_cameras,
     'soak': case_soak,
     'broken-vp8': case_broken_vp8,
+    'main-job': case_main_job,
 }
 
 
