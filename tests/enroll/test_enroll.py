@@ -153,10 +153,14 @@ def case_live_enrol(pg):
         found = None
         deadline = time.time() + 30
         while time.time() < deadline and not found:
+            # every message queued so far: facerecog posts one per analysis,
+            # and the reload's must not wait behind them
             msg = bus.timed_pop(200 * Gst.MSECOND)
-            if msg and msg.type == Gst.MessageType.ELEMENT and \
-                    msg.get_structure().get_name() == 'facerecog-gallery':
-                reloads.append(msg.get_structure().get_value('people'))
+            while msg:
+                if msg.type == Gst.MessageType.ELEMENT and \
+                        msg.get_structure().get_name() == 'facerecog-gallery':
+                    reloads.append(msg.get_structure().get_value('people'))
+                msg = bus.pop()
             rows = pg.query(
                 'SELECT s.external_id FROM surveillx.attendance a '
                 'JOIN surveillx.students s ON s.id = a.student')
