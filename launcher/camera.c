@@ -15,6 +15,9 @@
 #include <gst/webrtc/webrtc.h>
 #include <stdatomic.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (sx_camera_debug);
 #define GST_CAT_DEFAULT sx_camera_debug
@@ -1179,6 +1182,26 @@ stop_job_free (StopJob *job)
   g_free (job);
 }
 
+/* A stopped camera's threads leave what they freed in glibc's arenas,
+ * where it stays resident: malloc gives it back to the system by itself
+ * only from an arena's top, and only past a trim threshold that follows
+ * the largest block freed so far (several MB here). A pipeline in NULL has
+ * freed its frames and buffers, so the free pages of every arena go back
+ * now (main.c caps the arenas; docs/performance.md, "Launcher soak"). */
+static void
+release_free_heap (const gchar *camera_id)
+{
+#ifdef __GLIBC__
+  gint64 start = g_get_monotonic_time ();
+  malloc_trim (0);
+  GST_DEBUG ("camera %s: free heap returned to the system in %" G_GINT64_FORMAT
+             " us",
+             camera_id, g_get_monotonic_time () - start);
+#else
+  (void)camera_id;
+#endif
+}
+
 static gpointer
 stop_thread (gpointer user_data)
 {
@@ -1193,6 +1216,7 @@ stop_thread (gpointer user_data)
   gst_element_set_state (camera->pipeline, GST_STATE_NULL);
   g_mutex_unlock (&camera->state_lock);
   GST_INFO ("camera %s: pipeline stopped", camera->id);
+  release_free_heap (camera->id);
   g_main_context_invoke_full (camera->context, G_PRIORITY_DEFAULT,
                               stop_done_main, job,
                               (GDestroyNotify)stop_job_free);

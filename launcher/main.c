@@ -9,6 +9,10 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef struct {
   GMainLoop *loop;
@@ -39,9 +43,31 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* glibc gives threads up to 8 malloc arenas per core, and each arena
+ * keeps what its threads freed at its top, up to a trim threshold that
+ * follows the largest block freed (~7 MB here); malloc_trim() does not
+ * reach those tops. Each connect starts new threads that land on arena
+ * after arena, so RSS climbed in ~7 MB steps to +77 MB over the first
+ * ~100 connects while the heap in use stayed flat (docs/performance.md,
+ * "Launcher soak"). Two arenas per core bound that; only as many threads
+ * as cores run at once, and the soak measured no CPU cost. Set before
+ * the first thread allocates; the user's own setting wins. */
+static void
+limit_malloc_arenas (void)
+{
+#ifdef __GLIBC__
+  const gchar *tunables = g_getenv ("GLIBC_TUNABLES");
+  if (g_getenv ("MALLOC_ARENA_MAX")
+      || (tunables && strstr (tunables, "glibc.malloc.arena_max")))
+    return;
+  mallopt (M_ARENA_MAX, 2 * (gint)g_get_num_processors ());
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
+  limit_malloc_arenas ();
   /* One OpenBLAS thread per analysis thread: facerecog's analysis pool
    * already runs in parallel, and OpenBLAS's own pool would run at normal
    * priority, escaping facerecog's worker-nice (docs/performance.md). Read
