@@ -18,6 +18,9 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define PUBLISHER_PAGE "/org/surveillx/launcher/publisher.html"
 
@@ -1106,6 +1109,17 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
     g_string_append_printf (out,
                             "surveillx_http_responses_total{code=\"%u\"} %u\n",
                             GPOINTER_TO_UINT (k), GPOINTER_TO_UINT (v));
+
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+  /* What the process has allocated, not what the allocator keeps resident:
+   * RSS also holds freed memory in malloc's arenas, so a leak shows here
+   * first (the soak test's bound; docs/performance.md). */
+  struct mallinfo2 heap = mallinfo2 ();
+  metric_header (out, "surveillx_heap_in_use_bytes", "gauge",
+                 "Heap memory allocated and not freed (glibc's mallinfo2).");
+  g_string_append_printf (out, "surveillx_heap_in_use_bytes %zu\n",
+                          heap.uordblks + heap.hblkhd);
+#endif
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   gsize len = out->len;

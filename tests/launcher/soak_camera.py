@@ -6,9 +6,11 @@ samples the launcher's RSS and open file descriptors from /proc.
     soak_camera.py --url http://192.0.2.1:8080 --video v.webm \
         --launcher-pid PID --cycles 200 [--camera-id soak]
 
-Prints one JSON line per cycle: {"cycle", "rss_kb", "fds", "threads",
-"connect_ms"}, then {"event": "done", "ok", "failed"}. A cycle that does
-not connect within 20 s counts as failed (the run goes on).
+Prints one JSON line per cycle: {"cycle", "rss_kb", "heap_kb", "fds",
+"threads", "connect_ms"} (heap_kb: the launcher's heap in use, from its
+/metrics; -1 where it has none), then {"event": "done", "ok", "failed"}.
+A cycle that does not connect within 20 s counts as failed (the run goes
+on).
 """
 import argparse
 import asyncio
@@ -45,12 +47,16 @@ def sample(pid):
     return rss, len(os.listdir('/proc/%d/fd' % pid)), threads
 
 
-def cameras(base):
+def metric(base, name):
     status, _, text = request('GET', base + '/metrics')
     for line in text.splitlines():
-        if line.startswith('surveillx_cameras '):
+        if line.startswith(name + ' '):
             return int(float(line.split()[1]))
     return -1
+
+
+def cameras(base):
+    return metric(base, 'surveillx_cameras')
 
 
 async def cycle(args, loop):
@@ -104,7 +110,10 @@ async def run(args):
             await asyncio.sleep(0.1)
         await asyncio.sleep(args.settle)
         rss, fds, threads = sample(args.launcher_pid)
-        print(json.dumps({'cycle': n, 'ok': ok, 'rss_kb': rss, 'fds': fds,
+        heap = metric(args.url.rstrip('/'), 'surveillx_heap_in_use_bytes')
+        print(json.dumps({'cycle': n, 'ok': ok, 'rss_kb': rss,
+                          'heap_kb': heap // 1024 if heap >= 0 else -1,
+                          'fds': fds,
                           'threads': threads,
                           'connect_ms': round(connect_ms)}), flush=True)
     print(json.dumps({'event': 'done', 'ok': failed == 0,
