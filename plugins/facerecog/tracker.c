@@ -176,7 +176,10 @@ track_observe (SxTracker *tracker, SxTrack *t, const SxTrackObservation *o)
    * decision outlives the gallery it came from (reloads swap galleries). */
   t->match_id = o->match_id ? g_intern_string (o->match_id) : NULL;
   t->match_distance = o->distance;
-  if (t->id && t->match_id != t->id)
+  /* A descriptor that disagrees with the name the track shows ends it at
+   * once. Before a name is confirmed the window's majority decides, so a
+   * face whose distances straddle the threshold still gets named. */
+  if (t->confirmed && t->match_id != t->id)
     track_restart_votes (t);
   t->window_ids[t->window_pos] = t->match_id;
   t->window_distances[t->window_pos] = o->distance;

@@ -79,10 +79,11 @@ void sx_tracker_set_params (SxTracker *tracker, guint min_votes,
  * that saw a face are `fresh`; those missed more than max_misses analyses
  * in a row are gone.
  *
- * A described face that disagrees with its track's name (nobody within the
- * threshold, or somebody else nearest) ends that name at once: the track's
- * votes restart from this one, so a face that replaces another in the same
- * place never inherits its name. */
+ * A described face that disagrees with its track's confirmed name (nobody
+ * within the threshold, or somebody else nearest) ends that name at once:
+ * the track's votes restart from this one, so a face that replaces another
+ * in the same place never inherits its name. Before a name is confirmed
+ * the window's majority decides. */
 void sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
     guint n_faces);
 

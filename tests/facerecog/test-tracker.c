@@ -65,11 +65,13 @@ test_votes_decide (void)
   g_assert_false (t->confirmed);
   g_assert_cmpstr (t->match_id, ==, "bob");
   g_assert_cmpuint (t->votes, ==, 1);
-  sx_tracker_update (tracker, &o, 1);   /* ada again: her votes restart */
+  /* ada again: her old votes are gone, she needs min-votes anew */
+  sx_tracker_update (tracker, &o, 1);
+  g_assert_false (only_track (tracker)->confirmed);
+  sx_tracker_update (tracker, &o, 1);
   g_assert_false (only_track (tracker)->confirmed);
   g_assert_cmpstr (only_track (tracker)->id, ==, "ada");
-  g_assert_cmpuint (only_track (tracker)->votes, ==, 1);
-  sx_tracker_update (tracker, &o, 1);
+  g_assert_cmpuint (only_track (tracker)->votes, ==, 2);
   sx_tracker_update (tracker, &o, 1);
   g_assert_true (only_track (tracker)->confirmed);
   /* Nobody within the threshold ends it too. */
@@ -81,6 +83,25 @@ test_votes_decide (void)
   /* Carried forward between analyses: no longer fresh, same box. */
   sx_tracker_age (tracker);
   g_assert_false (only_track (tracker)->fresh);
+  sx_tracker_free (tracker);
+}
+
+/* Before a name is confirmed the majority of the window decides: one
+ * unknown among a face's analyses does not start its count again. */
+static void
+test_pending_majority (void)
+{
+  SxTracker *tracker = sx_tracker_new (3, 0.3, 2);
+  SxTrackObservation ada = face_at (0, 0, "ada", 0.55);
+  SxTrackObservation unknown = face_at (0, 0, NULL, 0.62);
+  sx_tracker_update (tracker, &ada, 1);
+  sx_tracker_update (tracker, &unknown, 1);
+  sx_tracker_update (tracker, &ada, 1);
+  g_assert_false (only_track (tracker)->confirmed);
+  sx_tracker_update (tracker, &ada, 1);
+  g_assert_true (only_track (tracker)->confirmed);
+  g_assert_cmpstr (only_track (tracker)->id, ==, "ada");
+  g_assert_cmpuint (only_track (tracker)->votes, ==, 3);
   sx_tracker_free (tracker);
 }
 
@@ -232,6 +253,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tracker/iou", test_iou);
   g_test_add_func ("/tracker/votes-decide", test_votes_decide);
   g_test_add_func ("/tracker/unknown-majority", test_unknown_majority);
+  g_test_add_func ("/tracker/pending-majority", test_pending_majority);
   g_test_add_func ("/tracker/split-and-expire", test_tracks_split_and_expire);
   g_test_add_func ("/tracker/carried", test_carried);
   g_test_add_func ("/tracker/carried-to-its-track", test_carried_to_its_track);

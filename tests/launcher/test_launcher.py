@@ -300,6 +300,17 @@ def labels(frames):
     return {face['label'] for f in frames for face in (f['faces'] or [])}
 
 
+def wait_named(env, cameras, timeout=60):
+    """Until each camera's frames name the people of its photo
+    ({camera_id: photo}). Recognition is shared by the cameras (one
+    analysis pool, under ASan ~1 s an analysis, min-votes of them before a
+    name): wait for the names, not for a number of frames."""
+    t0 = time.time()
+    wait_for(lambda: all(ONLY_IN[photo] <= labels(env.frames(cam))
+                         for cam, photo in cameras.items()), timeout)
+    print('   names after %.1f s' % (time.time() - t0), flush=True)
+
+
 def check_frames(env, camera_id, photo, min_frames=10):
     frames = env.frames(camera_id)
     check(len(frames) >= min_frames,
@@ -373,6 +384,7 @@ def case_two_cameras(env):
     got = wait_for(lambda: len(env.frames('cam-a')) >= 20 and
                    len(env.frames('cam-b')) >= 20, 60)
     check(bool(got), 'both cameras stream')
+    wait_named(env, {'cam-a': 'bbt4', 'cam-b': 'bbt5'}, 30)
     fa = check_frames(env, 'cam-a', 'bbt4')
     fb = check_frames(env, 'cam-b', 'bbt5')
     check(not (labels(fa) & ONLY_IN['bbt5']),
@@ -560,6 +572,7 @@ def case_signaling(env):
     got = wait_for(lambda: len(env.frames('room-f')) >= 15 and
                    len(env.frames('room-w')) >= 15, 60)
     check(bool(got), 'FastRTC and WHIP cameras both stream')
+    wait_named(env, {'room-f': 'bbt4', 'room-w': 'bbt5'}, 15)
     third = env.camera(None, 'bbt4', 5, name='third', extra=[
         '--signaling', 'fastrtc', '--webrtc-id', 'rtc3'])
     third.wait(timeout=60)
