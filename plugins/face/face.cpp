@@ -103,6 +103,9 @@ set_error_from_exception (GError **error, const char *what_failed)
 
 struct _SxFaceDetector {
   dlib::frontal_face_detector detector;
+  /* The same detector scanning fewer pyramid levels, by level count:
+   * made on first use (a copy of the scanner and the weights). */
+  std::map<guint, dlib::frontal_face_detector> limited;
 };
 
 SxFaceDetector *
@@ -165,6 +168,95 @@ sx_face_detect (SxFaceDetector *detector, const SxImage *image,
       b->y = (gint) std::lround (r.top () * scale);
       b->width = (guint) std::lround (r.width () * scale);
       b->height = (guint) std::lround (r.height () * scale);
+      b->score = found[i].detection_confidence;
+    }
+    return (gint) found.size ();
+  } catch (...) {
+    g_clear_pointer (boxes, g_free);
+    set_error_from_exception (error, "detecting faces");
+    return -1;
+  }
+}
+
+static dlib::frontal_face_detector &
+detector_with_levels (SxFaceDetector *d, guint max_levels)
+{
+  if (max_levels == 0)
+    return d->detector;
+  auto found = d->limited.find (max_levels);
+  if (found != d->limited.end ())
+    return found->second;
+  dlib::frontal_face_detector::image_scanner_type scanner;
+  scanner.copy_configuration (d->detector.get_scanner ());
+  scanner.set_max_pyramid_levels (max_levels);
+  std::vector<dlib::frontal_face_detector::feature_vector_type> weights;
+  for (unsigned long i = 0; i < d->detector.num_detectors (); i++)
+    weights.push_back (d->detector.get_w (i));
+  return d->limited[max_levels] = dlib::frontal_face_detector (scanner,
+      d->detector.get_overlap_tester (), weights);
+}
+
+gint
+sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
+    const SxDetectRegion *region, gdouble adjust_threshold,
+    SxFaceBox **boxes, GError **error)
+{
+  g_return_val_if_fail (detector != nullptr && boxes != nullptr, -1);
+  *boxes = nullptr;
+  if (!check_image (image, error))
+    return -1;
+  if (region == nullptr || region->x < 0 || region->y < 0 ||
+      region->width == 0 || region->height == 0 ||
+      region->x + (gint64) region->width > image->width ||
+      region->y + (gint64) region->height > image->height ||
+      !(region->scale > 0.0) || region->scale > 8.0) {
+    g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT,
+        "invalid detection region (must lie inside the image, scale in "
+        "(0, 8])");
+    return -1;
+  }
+
+  try {
+    SxImage part = *image;
+    part.data += (gsize) region->y * image->stride +
+        (gsize) region->x * image->channels;
+    part.width = region->width;
+    part.height = region->height;
+    auto &hog = detector_with_levels (detector, region->max_levels);
+
+    std::vector<dlib::rect_detection> found;
+    double sx = 1.0, sy = 1.0;
+    if (part.channels == 1 && region->scale == 1.0) {
+      hog (view_of<guint8> (&part), found, adjust_threshold);
+    } else {
+      /* HOG on grey: the colour variant takes the strongest channel
+       * gradient, costs more and finds the same faces. */
+      dlib::array2d<guint8> grey;
+      if (part.channels == 1)
+        dlib::assign_image (grey, view_of<guint8> (&part));
+      else
+        dlib::assign_image (grey, view_of<dlib::rgb_pixel> (&part));
+      if (region->scale == 1.0) {
+        hog (grey, found, adjust_threshold);
+      } else {
+        long rows = std::max (1L, std::lround (part.height * region->scale));
+        long cols = std::max (1L, std::lround (part.width * region->scale));
+        dlib::array2d<guint8> scaled (rows, cols);
+        dlib::resize_image (grey, scaled);
+        sx = (double) part.width / cols;
+        sy = (double) part.height / rows;
+        hog (scaled, found, adjust_threshold);
+      }
+    }
+
+    *boxes = g_new0 (SxFaceBox, MAX (found.size (), 1));
+    for (size_t i = 0; i < found.size (); i++) {
+      const dlib::rectangle &r = found[i].rect;
+      SxFaceBox *b = &(*boxes)[i];
+      b->x = region->x + (gint) std::lround (r.left () * sx);
+      b->y = region->y + (gint) std::lround (r.top () * sy);
+      b->width = (guint) std::lround (r.width () * sx);
+      b->height = (guint) std::lround (r.height () * sy);
       b->score = found[i].detection_confidence;
     }
     return (gint) found.size ();

@@ -65,6 +65,29 @@ gint sx_face_detect (SxFaceDetector *detector, const SxImage *image,
     guint upsample, gdouble adjust_threshold, SxFaceBox **boxes,
     GError **error);
 
+/* Smallest face box (pixels of the image it scans) dlib's HOG detector
+ * finds: its detection window. Smaller faces need the image scaled up. */
+#define SX_FACE_DETECT_MIN_SIZE 80
+
+/* A part of an image to search for faces, at a scale: the region is
+ * resized by `scale` before HOG scans it, so faces down to
+ * SX_FACE_DETECT_MIN_SIZE / scale pixels of the image are found. */
+typedef struct {
+  gint x, y;
+  guint width, height;   /* inside the image */
+  gdouble scale;         /* > 0; 1: as it is */
+  guint max_levels;      /* HOG pyramid levels scanned (each 5/6 of the one
+                          * before): with n, faces up to ~(6/5)^(n-1) times
+                          * the smallest; 0: every level (any larger face) */
+} SxDetectRegion;
+
+/* Detects faces in one region of a grey or RGB image. Boxes are in the
+ * image's pixels. Returns the number of boxes written to *boxes (g_free
+ * it), or -1. */
+gint sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
+    const SxDetectRegion *region, gdouble adjust_threshold,
+    SxFaceBox **boxes, GError **error);
+
 /* --- Landmarks and chips (dlib shape predictor) ------------------------- */
 
 typedef struct _SxLandmarkModel SxLandmarkModel;

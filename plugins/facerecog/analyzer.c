@@ -63,6 +63,61 @@ sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
       analyzer->adjust_threshold, boxes, error);
 }
 
+/* Boxes of one face found twice: overlapping much, or one inside the
+ * other (the same face seen by two scales). */
+static gboolean
+same_face (const SxFaceBox *a, const SxFaceBox *b)
+{
+  gint x0 = MAX (a->x, b->x), y0 = MAX (a->y, b->y);
+  gint x1 = MIN (a->x + (gint) a->width, b->x + (gint) b->width);
+  gint y1 = MIN (a->y + (gint) a->height, b->y + (gint) b->height);
+  if (x1 <= x0 || y1 <= y0)
+    return FALSE;
+  gdouble inter = (gdouble) (x1 - x0) * (y1 - y0);
+  gdouble area_a = (gdouble) a->width * a->height;
+  gdouble area_b = (gdouble) b->width * b->height;
+  return inter / (area_a + area_b - inter) >= 0.4 ||
+      inter / MIN (area_a, area_b) >= 0.7;
+}
+
+static gint
+by_score_descending (gconstpointer a, gconstpointer b)
+{
+  gdouble sa = ((const SxFaceBox *) a)->score;
+  gdouble sb = ((const SxFaceBox *) b)->score;
+  return sa < sb ? 1 : sa > sb ? -1 : 0;
+}
+
+gint
+sx_analyzer_detect_regions (SxAnalyzer *analyzer, const SxImage *image,
+    const SxDetectRegion *regions, guint n_regions, SxFaceBox **boxes,
+    GError **error)
+{
+  g_autoptr (GArray) found = g_array_new (FALSE, FALSE, sizeof (SxFaceBox));
+  for (guint i = 0; i < n_regions; i++) {
+    g_autofree SxFaceBox *in_region = NULL;
+    gint n = sx_face_detect_region (analyzer->detector, image, &regions[i],
+        analyzer->adjust_threshold, &in_region, error);
+    if (n < 0)
+      return -1;
+    g_array_append_vals (found, in_region, (guint) n);
+  }
+  g_array_sort (found, by_score_descending);
+  guint kept = 0;
+  for (guint i = 0; i < found->len; i++) {
+    const SxFaceBox *candidate = &g_array_index (found, SxFaceBox, i);
+    gboolean duplicate = FALSE;
+    for (guint j = 0; j < kept && !duplicate; j++)
+      duplicate = same_face (candidate, &g_array_index (found, SxFaceBox, j));
+    if (!duplicate)
+      g_array_index (found, SxFaceBox, kept++) = *candidate;
+  }
+  *boxes = g_new (SxFaceBox, MAX (kept, 1));
+  if (kept)
+    memcpy (*boxes, found->data, kept * sizeof (SxFaceBox));
+  return (gint) kept;
+}
+
 gboolean
 sx_analyzer_align (SxAnalyzer *analyzer, const SxImage *image,
     const SxFaceBox *boxes, guint n_boxes, guint8 *chips,

@@ -38,6 +38,14 @@ void sx_analyzer_set_detection (SxAnalyzer *analyzer, guint upsample,
 gint sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
     SxFaceBox **boxes, GError **error);
 
+/* The faces in the given regions of the RGB (or grey) image, each found
+ * once: a face found in several regions (overlapping tiles, a tracked
+ * face's own region) keeps its best-scoring box. The number written to
+ * *boxes (g_free it), or -1 with `error` set. */
+gint sx_analyzer_detect_regions (SxAnalyzer *analyzer, const SxImage *image,
+    const SxDetectRegion *regions, guint n_regions, SxFaceBox **boxes,
+    GError **error);
+
 /* Landmarks and aligned chip of each of `n_boxes` boxes of the RGB image:
  * n_boxes * SX_FACE_CHIP_BYTES bytes. `timings` (align_ms) may be NULL. */
 gboolean sx_analyzer_align (SxAnalyzer *analyzer, const SxImage *image,

@@ -17,6 +17,17 @@
  * (#GstFaceRecog:redescribe-after); a descriptor that disagrees with a
  * track's name ends the name at once, so no face inherits another's.
  *
+ * #GstFaceRecog:min-face-size sets the smallest face looked for. HOG finds
+ * faces from 80 px in what it scans, so smaller ones need the frame scanned
+ * scaled up; when one analysis cannot afford that whole, each analysis
+ * scans the next part of the frame in rotation and re-finds the faces
+ * already tracked around where they were (sweepplan.h).
+ *
+ * From a live source, frames pass while an analysis runs; from a file (a
+ * source that is not live), each analysed frame waits for the analysis
+ * before it, so a recording is analysed as fully as the CPU allows, at
+ * every #GstFaceRecog:interval th frame.
+ *
  * Each buffer carries one #GstVideoRegionOfInterestMeta (roi type "face")
  * per tracked face with a "surveillx/face" parameter structure; each
  * analysed frame posts a "facerecog" element message. See
@@ -40,6 +51,7 @@
 #include "font5x7.h"
 #include "gallery.h"
 #include "gallerydb.h"
+#include "sweepplan.h"
 #include "sxfaceresult.h"
 #include "tracker.h"
 
@@ -59,6 +71,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define DEFAULT_SYNCHRONOUS FALSE
 #define DEFAULT_MIN_VOTES 3
 #define DEFAULT_UPSAMPLE 0
+#define DEFAULT_MIN_FACE_SIZE SX_FACE_DETECT_MIN_SIZE
 #define DEFAULT_DETECT_THRESHOLD 0.0
 #define DEFAULT_IOU_THRESHOLD 0.3
 #define DEFAULT_MAX_MISSES 2
@@ -99,6 +112,7 @@ enum
   PROP_WORKER_NICE,
   PROP_MIN_VOTES,
   PROP_UPSAMPLE,
+  PROP_MIN_FACE_SIZE,
   PROP_DETECT_THRESHOLD,
   PROP_IOU_THRESHOLD,
   PROP_MAX_MISSES,
@@ -147,6 +161,7 @@ typedef struct
   GstClockTime pts, running_time, stream_time;
   gint64 copied_at;             /* monotonic µs */
   GArray *known;                /* KnownFace */
+  GArray *tracked;              /* SxBox: every track, to re-find */
 } AnalysisJob;
 
 struct _GstFaceRecog
@@ -164,6 +179,7 @@ struct _GstFaceRecog
   gboolean synchronous;
   guint min_votes;
   guint upsample;
+  guint min_face_size;
   gdouble detect_threshold;
   gdouble iou_threshold;
   guint max_misses;
@@ -188,6 +204,11 @@ struct _GstFaceRecog
   AnalysisJob job;
   AnalysisResult *pending;      /* newest finished analysis not yet applied */
 
+  /* Worker-only: where analyses look for faces */
+  SxSweepPlan *sweep_plan;
+  guint sweep_plan_min_face, sweep_plan_width, sweep_plan_height;
+  GArray *scan_regions;         /* SxDetectRegion, one analysis's */
+
   /* Worker-only conversion to packed RGB */
   GstVideoConverter *to_rgb;
   GstVideoInfo converted_info;  /* what to_rgb converts from */
@@ -197,7 +218,15 @@ struct _GstFaceRecog
   /* Counters, under `lock` */
   guint64 analysed, skipped_busy, faces_seen, errors;
   guint64 described, carried, carry_refused;
-  gdouble analysis_ms_total;
+  guint64 sweeps, refinds;
+  guint sweep_regions, analyses_per_sweep;
+  gdouble sweep_scale;
+  gdouble analysis_ms_total, detect_ms_total;
+
+  /* Streaming thread: is upstream live? Frames of a file wait for the
+   * analysis in flight instead of passing unanalysed. */
+  gboolean live_known, live;
+  gboolean flushing;            /* under `lock`: stop waiting */
 };
 
 #define gst_face_recog_parent_class parent_class
@@ -291,6 +320,54 @@ carried_identity (const GArray * known, gboolean * taken,
   return k;
 }
 
+/* The regions this analysis scans: the next part of the sweep and, when a
+ * sweep takes several analyses, a small region around each tracked face,
+ * so a face once found is seen at every analysis, not once per sweep.
+ * Worker-only. */
+static const GArray *
+regions_to_scan (GstFaceRecog * self, const SxImage * image,
+    const GArray * tracked, guint min_face_size, gboolean * sweep_done,
+    guint * n_refind)
+{
+  if (!self->sweep_plan || self->sweep_plan_min_face != min_face_size ||
+      self->sweep_plan_width != image->width ||
+      self->sweep_plan_height != image->height) {
+    g_clear_pointer (&self->sweep_plan, sx_sweep_plan_free);
+    self->sweep_plan = sx_sweep_plan_new (image->width, image->height,
+        min_face_size);
+    self->sweep_plan_min_face = min_face_size;
+    self->sweep_plan_width = image->width;
+    self->sweep_plan_height = image->height;
+    GST_INFO_OBJECT (self, "faces from %u px in %ux%u: %u regions scanned "
+        "at x%.2f (finest), a sweep every %u analyses", min_face_size,
+        image->width, image->height,
+        sx_sweep_plan_n_regions (self->sweep_plan),
+        sx_sweep_plan_scale (self->sweep_plan),
+        sx_sweep_plan_analyses_per_sweep (self->sweep_plan));
+    g_mutex_lock (&self->lock);
+    self->sweep_regions = sx_sweep_plan_n_regions (self->sweep_plan);
+    self->analyses_per_sweep =
+        sx_sweep_plan_analyses_per_sweep (self->sweep_plan);
+    self->sweep_scale = sx_sweep_plan_scale (self->sweep_plan);
+    g_mutex_unlock (&self->lock);
+  }
+  g_array_set_size (self->scan_regions, 0);
+  *sweep_done = sx_sweep_plan_next (self->sweep_plan, self->scan_regions);
+  *n_refind = 0;
+  if (sx_sweep_plan_analyses_per_sweep (self->sweep_plan) > 1) {
+    for (guint i = 0; tracked && i < tracked->len; i++) {
+      const SxBox *b = &g_array_index (tracked, SxBox, i);
+      SxDetectRegion around;
+      if (sx_sweep_plan_region_around (self->sweep_plan, b->x, b->y,
+              b->width, b->height, &around)) {
+        g_array_append_val (self->scan_regions, around);
+        (*n_refind)++;
+      }
+    }
+  }
+  return self->scan_regions;
+}
+
 /* Detect, align, describe and match one RGB frame. A face where a
  * confirmed track is (`known`) and that looks as it did when last
  * described keeps that identity undescribed: the descriptor is most of an
@@ -299,13 +376,18 @@ carried_identity (const GArray * known, gboolean * taken,
  * pool thread, or on the streaming thread in synchronous mode. */
 static AnalysisResult *
 analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
-    gdouble threshold)
+    const GArray * tracked, gdouble threshold, guint min_face_size)
 {
   g_autoptr (GError) error = NULL;
   SxAnalysisTimings t = { 0 };
   gint64 start = g_get_monotonic_time ();
   g_autofree SxFaceBox *boxes = NULL;
-  gint n = sx_analyzer_detect (self->analyzer, image, &boxes, &error);
+  gboolean sweep_done;
+  guint n_refind;
+  const GArray *regions = regions_to_scan (self, image, tracked,
+      min_face_size, &sweep_done, &n_refind);
+  gint n = sx_analyzer_detect_regions (self->analyzer, image,
+      (const SxDetectRegion *) regions->data, regions->len, &boxes, &error);
   t.detect_ms = (g_get_monotonic_time () - start) / 1000.0;
 
   AnalysisResult *result = NULL;
@@ -378,15 +460,19 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
   result->analysis_ms = (g_get_monotonic_time () - start) / 1000.0;
 
   GST_LOG_OBJECT (self, "%d faces, %u described (%u carries refused): "
-      "detect %.1f ms, align %.1f ms, describe %.1f ms", n, n_describe,
-      n_refused, t.detect_ms, t.align_ms, t.describe_ms);
+      "detect %.1f ms (%u regions, %u around tracked faces), align %.1f ms, "
+      "describe %.1f ms", n, n_describe, n_refused, t.detect_ms,
+      regions->len, n_refind, t.align_ms, t.describe_ms);
   g_mutex_lock (&self->lock);
   self->analysed++;
   self->faces_seen += (guint) n;
   self->described += n_describe;
   self->carried += (guint) n - n_describe;
   self->carry_refused += n_refused;
+  self->sweeps += sweep_done;
+  self->refinds += n_refind;
   self->analysis_ms_total += result->analysis_ms;
+  self->detect_ms_total += t.detect_ms;
   g_mutex_unlock (&self->lock);
   return result;
 }
@@ -524,14 +610,19 @@ job_to_rgb (GstFaceRecog * self, SxImage * image)
   return TRUE;
 }
 
-/* Copies the confirmed tracks a new analysis may carry identities from. */
+/* Copies what a new analysis needs of the tracks: where each is (to
+ * re-find it), and the confirmed ones it may carry identities from. */
 static void
-snapshot_known (GstFaceRecog * self, GArray * known, guint redescribe_after)
+snapshot_tracks (GstFaceRecog * self, AnalysisJob * job,
+    guint redescribe_after)
 {
+  GArray *known = job->known;
   g_array_set_size (known, 0);
+  g_array_set_size (job->tracked, 0);
   GPtrArray *tracks = sx_tracker_tracks (self->tracker);
   for (guint i = 0; i < tracks->len; i++) {
     SxTrack *t = g_ptr_array_index (tracks, i);
+    g_array_append_val (job->tracked, t->box);
     if (t->confirmed && t->id && t->has_reference &&
         t->since_described + 1 < redescribe_after) {
       KnownFace k = { t->box, t->track_id, t->reference };
@@ -591,12 +682,14 @@ analysis_job (gpointer data)
 
   GST_OBJECT_LOCK (self);
   gdouble threshold = self->threshold;
+  guint min_face_size = self->min_face_size;
   GST_OBJECT_UNLOCK (self);
 
   SxImage image;
   AnalysisResult *result = NULL;
   if (job_to_rgb (self, &image))
-    result = analyse (self, &image, self->job.known, threshold);
+    result = analyse (self, &image, self->job.known, self->job.tracked,
+        threshold, min_face_size);
   if (result)
     stamp_result (result, &self->job);
 
@@ -629,13 +722,47 @@ offer_to_pool (GstFaceRecog * self, GstVideoFrame * frame,
   }
   if (copy_to_job (self, frame)) {
     self->job.copied_at = now;
-    snapshot_known (self, self->job.known, redescribe_after);
+    snapshot_tracks (self, &self->job, redescribe_after);
     self->job_ready = TRUE;
   }
   gboolean submit = self->job_ready && !queued;
   g_mutex_unlock (&self->lock);
   if (submit)
     sx_pool_client_submit (self->pool_client);
+}
+
+/* A recorded video waits for the analysis in flight before its next frame
+ * is offered, so every offered frame is analysed, as fast as the pool
+ * allows, and its result lands on the next frame. */
+static void
+wait_for_analysis (GstFaceRecog * self)
+{
+  g_mutex_lock (&self->lock);
+  while ((self->busy || self->job_ready) && !self->flushing)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Whether upstream is live (a camera) or not (a file): a source that
+ * does not say is taken as live, so video is never held up. */
+static gboolean
+upstream_is_live (GstFaceRecog * self)
+{
+  GstQuery *query = gst_query_new_latency ();
+  gboolean live = TRUE;
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), query))
+    gst_query_parse_latency (query, &live, NULL, NULL);
+  gst_query_unref (query);
+  return live;
+}
+
+static void
+set_flushing (GstFaceRecog * self, gboolean flushing)
+{
+  g_mutex_lock (&self->lock);
+  self->flushing = flushing;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 static AnalysisResult *
@@ -652,17 +779,18 @@ take_pending (GstFaceRecog * self)
 
 static void
 analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold,
-    guint redescribe_after)
+    guint redescribe_after, guint min_face_size)
 {
   /* Same path as the pool (copy, convert), so both modes see identical
    * pixels; the copy is cheap next to detection. */
   if (!copy_to_job (self, frame))
     return;
-  snapshot_known (self, self->job.known, redescribe_after);
+  snapshot_tracks (self, &self->job, redescribe_after);
   SxImage image;
   if (!job_to_rgb (self, &image))
     return;
-  AnalysisResult *result = analyse (self, &image, self->job.known, threshold);
+  AnalysisResult *result = analyse (self, &image, self->job.known,
+      self->job.tracked, threshold, min_face_size);
   if (!result)
     return;
   stamp_result (result, &self->job);
@@ -811,7 +939,17 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   gboolean draw = self->draw;
   gdouble threshold = self->threshold;
   guint redescribe_after = self->redescribe_after;
+  guint min_face_size = self->min_face_size;
   GST_OBJECT_UNLOCK (self);
+
+  if (!self->live_known) {
+    self->live = upstream_is_live (self);
+    self->live_known = TRUE;
+    GST_INFO_OBJECT (self, "upstream is %s: %s", self->live ? "live" :
+        "not live", self->live ? "frames pass while an analysis runs" :
+        "each analysed frame waits for the analysis before it");
+  }
+  gboolean offered = self->frame_count % interval == 0;
 
   GstVideoFrame frame;
   /* NO_REF: a mapped frame's extra reference would make the buffer
@@ -825,15 +963,18 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   }
 
   sx_tracker_age (self->tracker);
+  if (offered && !synchronous && !self->live)
+    wait_for_analysis (self);
   AnalysisResult *result = take_pending (self);
   if (result) {
     apply_result (self, result);
     analysis_result_free (result);
   }
 
-  if (self->frame_count % interval == 0) {
+  if (offered) {
     if (synchronous)
-      analyse_inline (self, &frame, threshold, redescribe_after);
+      analyse_inline (self, &frame, threshold, redescribe_after,
+          min_face_size);
     else
       offer_to_pool (self, &frame, redescribe_after);
   }
@@ -863,9 +1004,12 @@ gst_face_recog_sink_event (GstBaseTransform * trans, GstEvent * event)
       apply_result (self, result);
       analysis_result_free (result);
     }
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
+    set_flushing (self, TRUE);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
     sx_tracker_clear (self->tracker);
     analysis_result_free (take_pending (self));
+    set_flushing (self, FALSE);
   }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
@@ -927,7 +1071,6 @@ gst_face_recog_start (GstBaseTransform * trans)
   g_autofree gchar *recognition = g_strdup (self->recognition_model);
   g_autofree gchar *gallery_location = g_strdup (self->gallery_location);
   g_autofree gchar *gallery_schema = g_strdup (self->gallery_schema);
-  guint upsample = self->upsample;
   gdouble detect_threshold = self->detect_threshold;
   guint min_votes = self->min_votes, max_misses = self->max_misses;
   gdouble iou = self->iou_threshold;
@@ -942,7 +1085,9 @@ gst_face_recog_start (GstBaseTransform * trans)
         ("landmark-model=%s recognition-model=%s", landmarks, recognition));
     return FALSE;
   }
-  sx_analyzer_set_detection (self->analyzer, upsample, detect_threshold);
+  /* the element scans regions (min-face-size), never the analyzer's
+   * whole-frame upsampling */
+  sx_analyzer_set_detection (self->analyzer, 0, detect_threshold);
 
   SxGallery *gallery = NULL;
   if (sx_gallery_location_is_db (gallery_location)) {
@@ -985,8 +1130,11 @@ gst_face_recog_start (GstBaseTransform * trans)
   self->job_ready = self->busy = FALSE;
   self->analysed = self->skipped_busy = self->faces_seen = self->errors = 0;
   self->described = self->carried = self->carry_refused = 0;
-  self->analysis_ms_total = 0;
+  self->sweeps = self->refinds = 0;
+  self->analysis_ms_total = self->detect_ms_total = 0;
+  self->flushing = FALSE;
   g_mutex_unlock (&self->lock);
+  self->live_known = FALSE;
 
   self->tracker = sx_tracker_new (min_votes, iou, max_misses);
   self->frame_count = 0;
@@ -1007,12 +1155,24 @@ gst_face_recog_stop (GstBaseTransform * trans)
   gst_clear_buffer (&self->job.buffer);
   g_clear_pointer (&self->to_rgb, gst_video_converter_free);
   g_clear_pointer (&self->rgb_pixels, g_free);
+  g_clear_pointer (&self->sweep_plan, sx_sweep_plan_free);
   g_clear_pointer (&self->tracker, sx_tracker_free);
   g_clear_pointer (&self->analyzer, sx_analyzer_free);
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->gallery, sx_gallery_unref);
   g_mutex_unlock (&self->lock);
   return TRUE;
+}
+
+static GstStateChangeReturn
+gst_face_recog_change_state (GstElement * element, GstStateChange transition)
+{
+  GstFaceRecog *self = GST_FACE_RECOG (element);
+  /* A file's frame may wait for an analysis: release it before the pads
+   * deactivate (they wait for the streaming thread). */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    set_flushing (self, TRUE);
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 
 /* ---- GObject ---------------------------------------------------------------- */
@@ -1032,6 +1192,13 @@ stats_structure (GstFaceRecog * self)
       "carry-refused", G_TYPE_UINT64, self->carry_refused,
       "analysis-ms-mean", G_TYPE_DOUBLE, self->analysed ?
       self->analysis_ms_total / self->analysed : 0.0,
+      "detect-ms-mean", G_TYPE_DOUBLE, self->analysed ?
+      self->detect_ms_total / self->analysed : 0.0,
+      "sweep-scale", G_TYPE_DOUBLE, self->sweep_scale,
+      "sweep-regions", G_TYPE_UINT, self->sweep_regions,
+      "analyses-per-sweep", G_TYPE_UINT, self->analyses_per_sweep,
+      "sweeps", G_TYPE_UINT64, self->sweeps,
+      "refinds", G_TYPE_UINT64, self->refinds,
       "gallery-people", G_TYPE_UINT,
       self->gallery ? sx_gallery_n_people (self->gallery) : 0, NULL);
   g_mutex_unlock (&self->lock);
@@ -1078,7 +1245,12 @@ gst_face_recog_set_property (GObject * object, guint prop_id,
       self->min_votes = g_value_get_uint (value);
       break;
     case PROP_UPSAMPLE:
+      /* deprecated: each doubling halves the smallest face */
       self->upsample = g_value_get_uint (value);
+      self->min_face_size = SX_FACE_DETECT_MIN_SIZE >> self->upsample;
+      break;
+    case PROP_MIN_FACE_SIZE:
+      self->min_face_size = g_value_get_uint (value);
       break;
     case PROP_DETECT_THRESHOLD:
       self->detect_threshold = g_value_get_double (value);
@@ -1144,6 +1316,9 @@ gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_UPSAMPLE:
       g_value_set_uint (value, self->upsample);
       break;
+    case PROP_MIN_FACE_SIZE:
+      g_value_set_uint (value, self->min_face_size);
+      break;
     case PROP_DETECT_THRESHOLD:
       g_value_set_double (value, self->detect_threshold);
       break;
@@ -1176,6 +1351,8 @@ gst_face_recog_finalize (GObject * object)
   g_free (self->landmark_model);
   g_free (self->recognition_model);
   g_array_unref (self->job.known);
+  g_array_unref (self->job.tracked);
+  g_array_unref (self->scan_regions);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1244,11 +1421,20 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
       g_param_spec_uint ("min-votes", "Minimum votes",
           "Analyses that must agree on a person before a track is named",
           1, 100, DEFAULT_MIN_VOTES, rw));
+  g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
+      g_param_spec_uint ("min-face-size", "Minimum face size",
+          "Smallest face to find, in pixels of the input frame (box side). "
+          "Under 80 px the frame is scanned scaled up (4x the pixels per "
+          "halving): when that is more than one analysis can afford, each "
+          "analysis scans part of the frame in rotation and re-finds the "
+          "faces already tracked around where they were (stats: "
+          "analyses-per-sweep). Above 80 px detection is cheaper",
+          20, 4096, DEFAULT_MIN_FACE_SIZE, rw_playing));
   g_object_class_install_property (gobject_class, PROP_UPSAMPLE,
       g_param_spec_uint ("upsample", "Upsample",
-          "Times the frame is doubled before detection: finds faces under "
-          "~80 px at ~4x the cost per step", 0, 2, DEFAULT_UPSAMPLE,
-          rw_playing));
+          "Deprecated: use min-face-size (upsample=N sets min-face-size to "
+          "80 / 2^N)", 0, 2, DEFAULT_UPSAMPLE,
+          rw_playing | G_PARAM_DEPRECATED));
   g_object_class_install_property (gobject_class, PROP_DETECT_THRESHOLD,
       g_param_spec_double ("detect-threshold", "Detection threshold",
           "Adjusts the HOG detector's threshold: lower finds more faces and "
@@ -1278,7 +1464,10 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
           "frames, analysed, skipped-busy, faces, errors, described, "
           "carried, carry-refused (a face where a named track was, described "
           "because it no longer looked the same), analysis-ms-mean, "
-          "gallery-people", GST_TYPE_STRUCTURE,
+          "detect-ms-mean, sweep-scale (finest detection scale), "
+          "sweep-regions and analyses-per-sweep (how a sweep of the frame is "
+          "divided), sweeps (completed), refinds (searches around tracked "
+          "faces), gallery-people", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -1289,6 +1478,8 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
       "descriptors) and attaches them as region-of-interest metas",
       "surveillx-gst developers");
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_face_recog_change_state);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_face_recog_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_face_recog_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_face_recog_sink_event);
@@ -1309,6 +1500,9 @@ gst_face_recog_init (GstFaceRecog * self)
   self->synchronous = DEFAULT_SYNCHRONOUS;
   self->min_votes = DEFAULT_MIN_VOTES;
   self->upsample = DEFAULT_UPSAMPLE;
+  self->min_face_size = DEFAULT_MIN_FACE_SIZE;
+  self->scan_regions = g_array_new (FALSE, FALSE, sizeof (SxDetectRegion));
+  self->job.tracked = g_array_new (FALSE, FALSE, sizeof (SxBox));
   self->detect_threshold = DEFAULT_DETECT_THRESHOLD;
   self->iou_threshold = DEFAULT_IOU_THRESHOLD;
   self->max_misses = DEFAULT_MAX_MISSES;

@@ -877,6 +877,228 @@ test_crossing (void)
   run_result_clear (&r);
 }
 
+/* ---- A classroom at 1280x720: small faces at the back ---------------------- */
+
+#define CLASS_WIDTH 1280
+#define CLASS_HEIGHT 720
+#define CLASS_COLUMNS 7
+
+/* Face sides by row, back (top of the frame) to front. */
+static const guint class_rows[] = { 32, 40, 48, 56 };
+
+typedef struct
+{
+  gint cx, cy;                  /* centre of the face */
+  guint side;
+  const gchar *person;
+} Seat;
+
+/* The photo shrunk to `side` (area average, as a camera's optics would),
+ * padded by half its side with its edges repeated. */
+static SxRgbImage *
+small_face (const gchar * person, guint n, guint side)
+{
+  g_autofree gchar *rel = g_strdup_printf ("identities/%s%u.png", person, n);
+  g_autofree gchar *path = sx_test_faces_path (rel);
+  SxRgbImage photo, small;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sx_rgb_image_load (path, &photo, &error));
+  small.width = small.height = side;
+  small.stride = (gsize) side * 3;
+  small.data = g_malloc (small.stride * side);
+  for (guint oy = 0; oy < side; oy++)
+    for (guint ox = 0; ox < side; ox++) {
+      guint x0 = ox * photo.width / side, x1 = (ox + 1) * photo.width / side;
+      guint y0 = oy * photo.height / side, y1 = (oy + 1) * photo.height / side;
+      guint sum[3] = { 0, 0, 0 }, count = 0;
+      for (guint y = y0; y < MAX (y1, y0 + 1); y++)
+        for (guint x = x0; x < MAX (x1, x0 + 1); x++, count++)
+          for (guint c = 0; c < 3; c++)
+            sum[c] += photo.data[y * photo.stride + x * 3 + c];
+      for (guint c = 0; c < 3; c++)
+        small.data[oy * small.stride + ox * 3 + c] = (guint8) (sum[c] / count);
+    }
+  SxRgbImage *padded = g_new0 (SxRgbImage, 1);
+  sx_rgb_image_pad (&small, side / 2, padded);
+  sx_rgb_image_clear (&small);
+  sx_rgb_image_clear (&photo);
+  return padded;
+}
+
+/* 28 seats in four rows, faces of 32, 40, 48 and 56 px; each person of
+ * the gallery (image 3) appears several times, as images 2, 4 and 5. The
+ * seats are staggered so sweep tiles cut through some of them. */
+static GstBuffer *
+classroom_frame (Seat * seats, guint * n_seats)
+{
+  static const guint images[] = { 2, 4, 5 };
+  GstBuffer *frame = scene_frame (CLASS_WIDTH, CLASS_HEIGHT, 0);
+  guint n = 0;
+  for (guint row = 0; row < G_N_ELEMENTS (class_rows); row++)
+    for (guint col = 0; col < CLASS_COLUMNS; col++, n++) {
+      Seat *seat = &seats[n];
+      seat->side = class_rows[row];
+      seat->cx = (gint) (CLASS_WIDTH / CLASS_COLUMNS * col + 90 +
+          (row * 37) % 60);
+      seat->cy = (gint) (80 + row * 170);
+      seat->person = people[n % G_N_ELEMENTS (people)];
+      SxRgbImage *face = small_face (seat->person,
+          images[(n / G_N_ELEMENTS (people)) % G_N_ELEMENTS (images)],
+          seat->side);
+      paste (frame, CLASS_WIDTH, face, seat->cx - (gint) face->width / 2,
+          seat->cy - (gint) face->height / 2);
+      probe_free (face);
+    }
+  *n_seats = n;
+  return frame;
+}
+
+/* The seat whose face the box is on, or -1. */
+static gint
+seat_of (const Seat * seats, guint n_seats, const GstStructure * face)
+{
+  gint x, y;
+  guint w, h;
+  g_assert_true (gst_structure_get (face, "x", G_TYPE_INT, &x, "y",
+          G_TYPE_INT, &y, "width", G_TYPE_UINT, &w, "height", G_TYPE_UINT,
+          &h, NULL));
+  gint cx = x + (gint) w / 2, cy = y + (gint) h / 2;
+  for (guint i = 0; i < n_seats; i++)
+    if (ABS (cx - seats[i].cx) <= (gint) seats[i].side / 2 &&
+        ABS (cy - seats[i].cy) <= (gint) seats[i].side / 2)
+      return (gint) i;
+  return -1;
+}
+
+/* facerecog min-face-size=32 on a 1280x720 recording of a classroom: a
+ * sweep of the frame takes several analyses, tracked faces are re-found
+ * between them, and every analysed frame of the file is analysed (not
+ * live: no frame skipped, no synchronous=true). At least 90 % of the
+ * students are named, nobody with another's name. */
+static void
+test_classroom_small_faces (void)
+{
+  const guint n_frames = 24;
+  Seat seats[G_N_ELEMENTS (class_rows) * CLASS_COLUMNS];
+  guint n_seats;
+  GstBuffer *first = classroom_frame (seats, &n_seats);
+  g_assert_cmpuint (n_seats, >=, 24);
+  g_autoptr (GPtrArray) feed = g_ptr_array_new_with_free_func
+      ((GDestroyNotify) gst_buffer_unref);
+  for (guint f = 0; f < n_frames; f++) {
+    GstBuffer *frame = gst_buffer_copy_deep (first);
+    GST_BUFFER_PTS (frame) = gst_util_uint64_scale (f, GST_SECOND,
+        SCENE_FPS);
+    g_ptr_array_add (feed, frame);
+  }
+  gst_buffer_unref (first);
+
+  g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time "
+      "max-bytes=0 caps=video/x-raw,format=RGB,width=%u,height=%u,"
+      "framerate=%u/1 ! videoconvert ! video/x-raw,format=I420 ! "
+      "facerecog name=rec min-face-size=32 gallery=\"%s\" ! "
+      "appsink name=out", CLASS_WIDTH, CLASS_HEIGHT, SCENE_FPS,
+      gallery3_file);
+  RunResult r;
+  run_pipeline_fed (desc, feed, &r);
+  g_assert_null (r.error);
+  g_assert_cmpuint (r.buffers, ==, n_frames);
+
+  guint64 analysed = 0, skipped = 0, sweeps = 0, refinds = 0;
+  guint per_sweep = 0;
+  gdouble detect_ms = 0, analysis_ms = 0;
+  g_assert_true (gst_structure_get (r.stats, "analysed", G_TYPE_UINT64,
+          &analysed, "skipped-busy", G_TYPE_UINT64, &skipped, "sweeps",
+          G_TYPE_UINT64, &sweeps, "refinds", G_TYPE_UINT64, &refinds,
+          "analyses-per-sweep", G_TYPE_UINT, &per_sweep, "detect-ms-mean",
+          G_TYPE_DOUBLE, &detect_ms, "analysis-ms-mean", G_TYPE_DOUBLE,
+          &analysis_ms, NULL));
+  g_test_message ("%" G_GUINT64_FORMAT " analyses (%.0f ms each, detection "
+      "%.0f ms), %u a sweep, %" G_GUINT64_FORMAT " sweeps, %"
+      G_GUINT64_FORMAT " searches around tracked faces", analysed,
+      analysis_ms, detect_ms, per_sweep, sweeps, refinds);
+  /* a file: every frame analysed, none passed by */
+  g_assert_cmpuint (analysed, ==, n_frames);
+  g_assert_cmpuint (skipped, ==, 0);
+  /* the frame is too big to sweep in one analysis */
+  g_assert_cmpuint (per_sweep, >, 1);
+  g_assert_cmpuint (sweeps, >=, 1);
+  g_assert_cmpuint (refinds, >, 0);
+
+  /* no face ever labelled with another's name */
+  guint wrong = 0;
+  for (guint m = 0; m < r.messages->len; m++) {
+    const GstStructure *msg = g_ptr_array_index (r.messages, m);
+    for (guint i = 0; i < message_n_faces (msg); i++) {
+      const GstStructure *face = message_face (msg, i);
+      const gchar *label = gst_structure_get_string (face,
+          SX_FACE_FIELD_LABEL);
+      if (g_str_equal (label, SX_FACE_LABEL_UNKNOWN))
+        continue;
+      gint seat = seat_of (seats, n_seats, face);
+      if (seat < 0 || !g_str_equal (label, seats[seat].person)) {
+        g_test_message ("labelled %s at seat %d (%s)", label, seat,
+            seat < 0 ? "none" : seats[seat].person);
+        wrong++;
+      }
+    }
+  }
+  /* named at the end: the last frame's metas */
+  GPtrArray *last = g_ptr_array_index (r.metas, r.metas->len - 1);
+  guint named_by_size[G_N_ELEMENTS (class_rows)] = { 0 }, named = 0;
+  for (guint i = 0; i < last->len; i++) {
+    const GstStructure *face = g_ptr_array_index (last, i);
+    gint seat = seat_of (seats, n_seats, face);
+    if (seat >= 0 && g_str_equal (gst_structure_get_string (face,
+                SX_FACE_FIELD_LABEL), seats[seat].person)) {
+      named++;
+      named_by_size[seat / CLASS_COLUMNS]++;
+    }
+  }
+  for (guint row = 0; row < G_N_ELEMENTS (class_rows); row++)
+    g_test_message ("%u px faces: %u of %u named", class_rows[row],
+        named_by_size[row], CLASS_COLUMNS);
+  g_test_message ("%u of %u students named, %u wrong labels", named, n_seats,
+      wrong);
+  g_assert_cmpuint (wrong, ==, 0);
+  g_assert_cmpuint (named * 10, >=, n_seats * 9);
+  run_result_clear (&r);
+}
+
+/* A file's frame waiting for an analysis does not hold up stopping. */
+static void
+test_file_stops_while_waiting (void)
+{
+  Seat seats[G_N_ELEMENTS (class_rows) * CLASS_COLUMNS];
+  guint n_seats;
+  GstBuffer *frame = classroom_frame (seats, &n_seats);
+  g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time "
+      "caps=video/x-raw,format=RGB,width=%u,height=%u,framerate=%u/1 ! "
+      "facerecog min-face-size=32 gallery=\"%s\" ! fakesink",
+      CLASS_WIDTH, CLASS_HEIGHT, SCENE_FPS, gallery3_file);
+  g_autoptr (GError) error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  for (guint f = 0; f < 4; f++) {
+    GstBuffer *copy = gst_buffer_copy (frame);
+    GST_BUFFER_PTS (copy) = gst_util_uint64_scale (f, GST_SECOND, SCENE_FPS);
+    gst_app_src_push_buffer (GST_APP_SRC (src), copy);
+  }
+  gst_buffer_unref (frame);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  /* the second frame now waits for the first one's analysis */
+  g_usleep (G_USEC_PER_SEC / 5);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  g_test_message ("stopped in %.0f ms",
+      (g_get_monotonic_time () - start) / 1000.0);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+}
+
 static void
 make_galleries (void)
 {
@@ -947,6 +1169,10 @@ main (int argc, char **argv)
   g_test_add_func ("/facerecog/replacing-in-place", test_replacing_in_place);
   g_test_add_func ("/facerecog/replacing-with-gap", test_replacing_with_gap);
   g_test_add_func ("/facerecog/crossing", test_crossing);
+  g_test_add_func ("/facerecog/classroom-small-faces",
+      test_classroom_small_faces);
+  g_test_add_func ("/facerecog/file-stops-while-waiting",
+      test_file_stops_while_waiting);
   g_test_add_func ("/facerecog/live-rate", test_live_rate);
   g_test_add_func ("/facerecog/draw", test_draw);
   g_test_add_func ("/facerecog/bad-input", test_bad_models_and_gallery);
