@@ -127,6 +127,25 @@ sx_face_detector_free (SxFaceDetector *detector)
   delete detector;
 }
 
+/* Detections in a scanned image as boxes of the caller's image: scanned
+ * pixels times (sx, sy), offset by where the scan started. */
+static gint
+boxes_from_detections (const std::vector<dlib::rect_detection> &found,
+    gint x0, gint y0, double sx, double sy, SxFaceBox **boxes)
+{
+  *boxes = g_new0 (SxFaceBox, MAX (found.size (), 1));
+  for (size_t i = 0; i < found.size (); i++) {
+    const dlib::rectangle &r = found[i].rect;
+    SxFaceBox *b = &(*boxes)[i];
+    b->x = x0 + (gint) std::lround (r.left () * sx);
+    b->y = y0 + (gint) std::lround (r.top () * sy);
+    b->width = (guint) std::lround (r.width () * sx);
+    b->height = (guint) std::lround (r.height () * sy);
+    b->score = found[i].detection_confidence;
+  }
+  return (gint) found.size ();
+}
+
 gint
 sx_face_detect (SxFaceDetector *detector, const SxImage *image,
     guint upsample, gdouble adjust_threshold, SxFaceBox **boxes,
@@ -160,17 +179,7 @@ sx_face_detect (SxFaceDetector *detector, const SxImage *image,
     }
 
     const double scale = 1.0 / (double) (1u << upsample);
-    *boxes = g_new0 (SxFaceBox, MAX (found.size (), 1));
-    for (size_t i = 0; i < found.size (); i++) {
-      const dlib::rectangle &r = found[i].rect;
-      SxFaceBox *b = &(*boxes)[i];
-      b->x = (gint) std::lround (r.left () * scale);
-      b->y = (gint) std::lround (r.top () * scale);
-      b->width = (guint) std::lround (r.width () * scale);
-      b->height = (guint) std::lround (r.height () * scale);
-      b->score = found[i].detection_confidence;
-    }
-    return (gint) found.size ();
+    return boxes_from_detections (found, 0, 0, scale, scale, boxes);
   } catch (...) {
     g_clear_pointer (boxes, g_free);
     set_error_from_exception (error, "detecting faces");
@@ -249,17 +258,8 @@ sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
       }
     }
 
-    *boxes = g_new0 (SxFaceBox, MAX (found.size (), 1));
-    for (size_t i = 0; i < found.size (); i++) {
-      const dlib::rectangle &r = found[i].rect;
-      SxFaceBox *b = &(*boxes)[i];
-      b->x = region->x + (gint) std::lround (r.left () * sx);
-      b->y = region->y + (gint) std::lround (r.top () * sy);
-      b->width = (guint) std::lround (r.width () * sx);
-      b->height = (guint) std::lround (r.height () * sy);
-      b->score = found[i].detection_confidence;
-    }
-    return (gint) found.size ();
+    return boxes_from_detections (found, region->x, region->y, sx, sy,
+        boxes);
   } catch (...) {
     g_clear_pointer (boxes, g_free);
     set_error_from_exception (error, "detecting faces");
