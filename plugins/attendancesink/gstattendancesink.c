@@ -28,6 +28,7 @@
 #include "attwriter.h"
 #include "sxdb.h"
 #include "sxfaceresult.h"
+#include "sxfacemeta.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_attendance_sink_debug);
 #define GST_CAT_DEFAULT gst_attendance_sink_debug
@@ -229,8 +230,7 @@ gst_attendance_sink_render (GstBaseSink *sink, GstBuffer *buffer)
 
     if (roi->roi_type != g_quark_from_static_string (SX_FACE_ROI_TYPE))
       continue;
-    face = gst_video_region_of_interest_meta_get_param (roi,
-                                                        SX_FACE_PARAMS_NAME);
+    face = sx_face_params_of (buffer, roi);
     if (face == NULL || !face_counts (self, face, &id, &label, &distance))
       continue;
 

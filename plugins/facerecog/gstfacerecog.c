@@ -49,6 +49,7 @@
 #include "analyzer.h"
 #include "facesignature.h"
 #include "font5x7.h"
+#include "sxfacemeta.h"
 #include "gallery.h"
 #include "gallerydb.h"
 #include "sweepplan.h"
@@ -843,8 +844,19 @@ fill_rect (GstVideoFrame * frame, gint x0, gint y0, gint x1, gint y1,
   }
 }
 
+/* Line width and glyph size grow with the frame (one unit per 360 lines),
+ * so labels stay readable when the frame is scaled down for the
+ * dashboard: a 1280x720 frame drawn at 2 units shows at 640x360 as a
+ * 640x480 frame drawn at 1. */
+#define LINE_UNITS 3
 #define LABEL_SCALE 2
 #define LABEL_PAD 2
+
+static gint
+draw_unit (GstVideoFrame * frame)
+{
+  return MAX (1, GST_VIDEO_FRAME_HEIGHT (frame) / 360);
+}
 
 /* The label on a filled tab above the box (inside it at the top edge). */
 static void
@@ -852,24 +864,24 @@ draw_label (GstVideoFrame * frame, gint x, gint y, const gchar * text,
     const guint8 background[3])
 {
   static const guint8 ink[3] = { 0, 0, 0 };
-  const gint advance = (SX_FONT_WIDTH + 1) * LABEL_SCALE;
-  const gint tab_h = SX_FONT_HEIGHT * LABEL_SCALE + 2 * LABEL_PAD;
+  const gint unit = draw_unit (frame);
+  const gint scale = LABEL_SCALE * unit, pad = LABEL_PAD * unit;
+  const gint advance = (SX_FONT_WIDTH + 1) * scale;
+  const gint tab_h = SX_FONT_HEIGHT * scale + 2 * pad;
   glong n = g_utf8_strlen (text, -1);
   n = MIN (n, 24);
   if (y - tab_h >= 0)
     y -= tab_h;
-  fill_rect (frame, x, y, x + n * advance + 2 * LABEL_PAD, y + tab_h,
-      background);
+  fill_rect (frame, x, y, x + n * advance + 2 * pad, y + tab_h, background);
   const gchar *p = text;
   for (glong i = 0; i < n; i++, p = g_utf8_next_char (p)) {
     const guint8 *rows = sx_font5x7_glyph (g_utf8_get_char (p));
-    gint gx = x + LABEL_PAD + i * advance, gy = y + LABEL_PAD;
+    gint gx = x + pad + i * advance, gy = y + pad;
     for (gint row = 0; row < SX_FONT_HEIGHT; row++)
       for (gint col = 0; col < SX_FONT_WIDTH; col++)
         if (rows[row] & (1 << (SX_FONT_WIDTH - 1 - col)))
-          fill_rect (frame, gx + col * LABEL_SCALE, gy + row * LABEL_SCALE,
-              gx + (col + 1) * LABEL_SCALE, gy + (row + 1) * LABEL_SCALE,
-              ink);
+          fill_rect (frame, gx + col * scale, gy + row * scale,
+              gx + (col + 1) * scale, gy + (row + 1) * scale, ink);
   }
 }
 
@@ -885,7 +897,7 @@ draw_tracks (GstFaceRecog * self, GstVideoFrame * frame)
     const guint8 *colour = t->confirmed ? known : t->id ? pending : unknown;
     gint x0 = t->box.x, y0 = t->box.y;
     gint x1 = x0 + (gint) t->box.width, y1 = y0 + (gint) t->box.height;
-    const gint w = 3;           /* even, so subsampled chroma lines stay on */
+    const gint w = LINE_UNITS * draw_unit (frame);
     fill_rect (frame, x0, y0, x1, y0 + w, colour);
     fill_rect (frame, x0, y1 - w, x1, y1, colour);
     fill_rect (frame, x0, y0, x0 + w, y1, colour);
@@ -917,8 +929,9 @@ attach_metas (GstFaceRecog * self, GstBuffer * buffer, const GstVideoInfo * info
         gst_buffer_add_video_region_of_interest_meta (buffer,
         SX_FACE_ROI_TYPE, x0, y0, x1 - x0, y1 - y0);
     meta->id = (gint) t->track_id;
-    gst_video_region_of_interest_meta_add_param (meta,
-        track_structure (t, FALSE));
+    GstStructure *params = track_structure (t, FALSE);
+    sx_face_params_carry (buffer, params);
+    gst_video_region_of_interest_meta_add_param (meta, params);
   }
 }
 

@@ -30,6 +30,7 @@
 #include "gstsocketiosink.h"
 #include "engineio.h"
 #include "sxfaceresult.h"
+#include "sxfacemeta.h"
 
 #include <gst/video/video.h>
 #include <math.h>
@@ -457,7 +458,7 @@ append_faces (GString *out, GstBuffer *buffer)
   while ((meta = gst_buffer_iterate_meta_filtered (
               buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
-    GstStructure *params;
+    const GstStructure *params;
     const gchar *label = NULL, *id = NULL;
     gdouble distance;
     gboolean confirmed;
@@ -472,8 +473,7 @@ append_faces (GString *out, GstBuffer *buffer)
                             "{\"box\":{\"x\":%u,\"y\":%u,\"w\":%u,"
                             "\"h\":%u}",
                             roi->x, roi->y, roi->w, roi->h);
-    params = gst_video_region_of_interest_meta_get_param (roi,
-                                                          SX_FACE_PARAMS_NAME);
+    params = sx_face_params_of (buffer, roi);
     if (params) {
       label = gst_structure_get_string (params, SX_FACE_FIELD_LABEL);
       id = gst_structure_get_string (params, SX_FACE_FIELD_ID);

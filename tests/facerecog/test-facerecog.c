@@ -3,6 +3,7 @@
  */
 #include "gallery.h"
 #include "imageload.h"
+#include "sxfacemeta.h"
 #include "sxfaceresult.h"
 #include "testutil.h"
 
@@ -58,8 +59,8 @@ buffer_faces (GstBuffer * buffer)
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
     g_assert_cmpstr (g_quark_to_string (roi->roi_type), ==, SX_FACE_ROI_TYPE);
-    GstStructure *params = gst_video_region_of_interest_meta_get_param (roi,
-        SX_FACE_PARAMS_NAME);
+    /* Its own structure, or the carried one after a scaling element */
+    const GstStructure *params = sx_face_params_of (buffer, roi);
     g_assert_nonnull (params);
     GstStructure *s = gst_structure_copy (params);
     gst_structure_set (s, "x", G_TYPE_INT, (gint) roi->x, "y", G_TYPE_INT,
@@ -550,6 +551,55 @@ test_draw (void)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
+}
+
+/* A dashboard branch scales the frame down (videoscale drops the ROI metas'
+ * structures, GStreamer 1.22): each scaled face box still has its name,
+ * and the drawn labels grow with the frame so they survive the scaling. */
+static void
+test_names_through_scaling (void)
+{
+  g_autofree gchar *path = sx_test_faces_path ("bbt1.jpg");
+  const gchar *fmt = "filesrc location=\"%s\" ! jpegdec ! videoconvert ! "
+      "videoscale ! video/x-raw,format=I420,width=1280,height=720,"
+      "pixel-aspect-ratio=1/1 ! facerecog name=rec synchronous=true "
+      "min-votes=1 draw=true gallery=\"%s\" %s ! appsink name=out";
+  g_autofree gchar *full = g_strdup_printf (fmt, path, gallery_file, "");
+  g_autofree gchar *half = g_strdup_printf (fmt, path, gallery_file,
+      "! videoscale ! video/x-raw,width=640,height=360");
+  RunResult a, b;
+  run_pipeline (full, &a);
+  run_pipeline (half, &b);
+  g_assert_null (a.error);
+  g_assert_null (b.error);
+  g_assert_cmpuint (a.metas->len, ==, 1);
+  g_assert_cmpuint (b.metas->len, ==, 1);
+  GPtrArray *fa = g_ptr_array_index (a.metas, 0);
+  GPtrArray *fb = g_ptr_array_index (b.metas, 0);
+  g_assert_cmpuint (fa->len, >=, 2);
+  g_assert_cmpuint (fb->len, ==, fa->len);
+  guint named = 0;
+  for (guint i = 0; i < fa->len; i++) {
+    const GstStructure *sa = g_ptr_array_index (fa, i);
+    const GstStructure *sb = g_ptr_array_index (fb, i);
+    gint xa, xb, ya, yb;
+    guint wa, wb;
+    g_assert_cmpstr (gst_structure_get_string (sb, SX_FACE_FIELD_LABEL), ==,
+        gst_structure_get_string (sa, SX_FACE_FIELD_LABEL));
+    if (g_strcmp0 (gst_structure_get_string (sa, SX_FACE_FIELD_LABEL),
+            SX_FACE_LABEL_UNKNOWN) != 0)
+      named++;
+    gst_structure_get (sa, "x", G_TYPE_INT, &xa, "y", G_TYPE_INT, &ya,
+        "width", G_TYPE_UINT, &wa, NULL);
+    gst_structure_get (sb, "x", G_TYPE_INT, &xb, "y", G_TYPE_INT, &yb,
+        "width", G_TYPE_UINT, &wb, NULL);
+    g_assert_cmpint (ABS (xb - xa / 2), <=, 1);
+    g_assert_cmpint (ABS (yb - ya / 2), <=, 1);
+    g_assert_cmpint (ABS ((gint) wb - (gint) wa / 2), <=, 1);
+  }
+  g_assert_cmpuint (named, >=, 2);
+  run_result_clear (&a);
+  run_result_clear (&b);
 }
 
 static void
@@ -1175,6 +1225,8 @@ main (int argc, char **argv)
       test_file_stops_while_waiting);
   g_test_add_func ("/facerecog/live-rate", test_live_rate);
   g_test_add_func ("/facerecog/draw", test_draw);
+  g_test_add_func ("/facerecog/names-through-scaling",
+      test_names_through_scaling);
   g_test_add_func ("/facerecog/bad-input", test_bad_models_and_gallery);
   int status = g_test_run ();
 
