@@ -300,13 +300,17 @@ def main():
     parser.add_argument('--chromium-flag', action='append',
                         help='one more Chromium flag (repeatable)')
     parser.add_argument('--make-y4m', nargs=2, metavar=('IMAGE', 'OUT'),
-                        help='make a 640x480 30 fps y4m of a still image, '
+                        help='make a 30 fps y4m of a still image (--size), '
                         'then exit')
+    parser.add_argument('--size', default='640x480',
+                        help='--make-y4m frame size WxH (default 640x480)')
     parser.add_argument('--frames', type=int, default=60,
                         help='frames in --make-y4m output (default 60: 2 s)')
     args = parser.parse_args()
     if args.make_y4m:
-        make_y4m(args.make_y4m[0], args.make_y4m[1], frames=args.frames)
+        width, height = (int(v) for v in args.size.split('x'))
+        make_y4m(args.make_y4m[0], args.make_y4m[1], width, height,
+                 frames=args.frames)
         say(event='y4m', path=args.make_y4m[1],
             bytes=os.path.getsize(args.make_y4m[1]))
         sys.exit(0)
