@@ -9,14 +9,22 @@ WebRTC from ONE pre-encoded file (no encoding at run time).
         rate as a real camera would), a key frame every 30 frames, and each
         frame's index drawn into its bottom-left corner (marker.py).
 
-    loadgen.py --url http://192.0.2.1:PORT --video V.webm --cameras N
+    loadgen.py --make-classroom-video OUT.webm [--variant K]
+               [--size 1280x720] [--seconds 90] [--bitrate 2000000]
+        A classroom of the shared identities (tests/peers/classroom_scene.py:
+        28 seats in rows of 32, 40, 56 and 80 px faces, students bobbing a
+        few pixels, two people of the eight absent; K picks the layout),
+        with the same frame-index marker, scaled to the frame.
+
+    loadgen.py --url http://192.0.2.1:PORT --video V.webm[,W.webm...] --cameras N
                [--prefix cam-] [--ice-address 192.0.2.2] [--duration S]
                [--send-log FILE] [--stagger 0.2]
         Per camera a pipeline `filesrc ! matroskademux ! clocksync !
         rtpvp8pay ! webrtcbin` (sendonly VP8 transceiver), one after the
         other offered non-trickle by `POST /offer {"sdp","type","camera_id"}`
         (camera ids PREFIX1..PREFIXN; the answer carries the server's
-        candidates). clocksync paces the file at 30 frames/s.
+        candidates). clocksync paces the file at 30 frames/s. With several
+        videos, camera i plays video (i-1) mod their number.
 
 Each frame's send time (wall clock, ms) is recorded when clocksync releases
 it to the payloader, with the frame's index in the file; --send-log writes
@@ -30,6 +38,7 @@ Prints JSON lines: {"event": "connected", "camera_id", "t"} per camera,
 """
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -79,6 +88,33 @@ def make_video(out, photo, seconds, bitrate):
     noise = [rng.normal(0, 3.0, (marker.HEIGHT, marker.WIDTH, 3))
              .astype(np.int16) for _ in range(17)]
 
+    def frame_of(i):
+        t = i / FPS
+        # a slow circle (one turn in 8 s), so every macroblock moves
+        ox = margin + int(round(margin * 0.8 * math.cos(2 * math.pi * t / 8)))
+        oy = margin + int(round(margin * 0.8 * math.sin(2 * math.pi * t / 8)))
+        frame = canvas[oy:oy + marker.HEIGHT, ox:ox + marker.WIDTH]
+        frame = np.clip(frame.astype(np.int16) + noise[i % len(noise)], 0,
+                        255).astype(np.uint8)
+        return marker.draw(frame, i)
+    encode(out, marker.WIDTH, marker.HEIGHT, seconds, bitrate, frame_of)
+
+
+def make_classroom_video(out, variant, seconds, bitrate, size):
+    sys.path.insert(0, os.path.join(HERE, '..', '..', 'tests', 'peers'))
+    import classroom_scene
+    width, height = size
+    scene = classroom_scene.Scene(
+        classroom_scene.layout(variant, width, height,
+                               absent=classroom_scene.absent(variant)),
+        width, height)
+    encode(out, width, height, seconds, bitrate,
+           lambda i: marker.draw(scene.frame(i), i))
+
+
+def encode(out, width, height, seconds, bitrate, frame_of):
+    """VP8 webm of seconds*FPS frames frame_of(i) (BGR), key frame every
+    second."""
     Gst.init(None)
     pipe = Gst.parse_launch(
         'appsrc name=src format=time block=true '
@@ -87,21 +123,12 @@ def make_video(out, photo, seconds, bitrate):
         '! vp8enc deadline=1 cpu-used=4 threads=2 end-usage=cbr '
         'target-bitrate=%d keyframe-max-dist=%d '
         '! webmmux ! filesink location="%s"'
-        % (marker.WIDTH, marker.HEIGHT, FPS, bitrate, FPS, out))
+        % (width, height, FPS, bitrate, FPS, out))
     src = pipe.get_by_name('src')
     pipe.set_state(Gst.State.PLAYING)
     n = seconds * FPS
-    import math
     for i in range(n):
-        t = i / FPS
-        # a slow circle (one turn in 8 s), so every macroblock moves
-        ox = margin + int(round(margin * 0.8 * math.cos(2 * math.pi * t / 8)))
-        oy = margin + int(round(margin * 0.8 * math.sin(2 * math.pi * t / 8)))
-        frame = canvas[oy:oy + marker.HEIGHT, ox:ox + marker.WIDTH]
-        frame = np.clip(frame.astype(np.int16) + noise[i % len(noise)], 0,
-                        255).astype(np.uint8)
-        marker.draw(frame, i)
-        buf = Gst.Buffer.new_wrapped(frame.tobytes())
+        buf = Gst.Buffer.new_wrapped(frame_of(i).tobytes())
         buf.pts = i * Gst.SECOND // FPS
         buf.duration = Gst.SECOND // FPS
         if src.emit('push-buffer', buf) != Gst.FlowReturn.OK:
@@ -287,11 +314,12 @@ class Camera:
 
 def run(args):
     Gst.init(None)
-    if not os.path.exists(args.video):
-        raise SystemExit('no video %s (make it with --make-video)' %
-                         args.video)
+    videos = args.video.split(',')
+    for v in videos:
+        if not os.path.exists(v):
+            raise SystemExit('no video %s (make it with --make-video)' % v)
     loop = GLib.MainLoop()
-    cams = [Camera('%s%d' % (args.prefix, i + 1), args.video,
+    cams = [Camera('%s%d' % (args.prefix, i + 1), videos[i % len(videos)],
                    args.ice_address) for i in range(args.cameras)]
     state = {'ready': None}
 
@@ -353,6 +381,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--make-video', metavar='OUT')
     ap.add_argument('--photo', default=DEFAULT_PHOTO)
+    ap.add_argument('--make-classroom-video', metavar='OUT')
+    ap.add_argument('--variant', type=int, default=0)
+    ap.add_argument('--size', default='1280x720')
     ap.add_argument('--seconds', type=int, default=120)
     ap.add_argument('--bitrate', type=int, default=1000000)
     ap.add_argument('--url')
@@ -373,6 +404,11 @@ def main():
     args = ap.parse_args()
     if args.make_video:
         make_video(args.make_video, args.photo, args.seconds, args.bitrate)
+        return
+    if args.make_classroom_video:
+        make_classroom_video(args.make_classroom_video, args.variant,
+                             args.seconds, args.bitrate,
+                             tuple(int(v) for v in args.size.split('x')))
         return
     if args.corrupt_video:
         corrupt_video(*args.corrupt_video)

@@ -5,7 +5,8 @@ server under test.
 A row of 16x16 blocks (macroblock aligned, so VP8 and JPEG keep them crisp)
 along the bottom-left of a 640x480 frame: white, black (sync), 12 index
 bits MSB first (white = 1), one even-parity block. Frame i of the video
-carries i % 4096.
+carries i % 4096. In a larger frame the blocks grow with its width (32 px
+at 1280), so a copy scaled to 640 wide for the dashboard reads the same.
 """
 import numpy as np
 
@@ -23,17 +24,21 @@ def _blocks(index):
 
 
 def draw(bgr, index):
-    """Draws the marker of @index into a HEIGHTxWIDTHx3 uint8 image."""
+    """Draws the marker of @index into a uint8 BGR image (any size from
+    640 wide up)."""
+    block = BLOCK * bgr.shape[1] // WIDTH
+    y0 = bgr.shape[0] - block
     for k, b in enumerate(_blocks(index % MODULO)):
-        bgr[Y0:Y0 + BLOCK, k * BLOCK:(k + 1) * BLOCK] = 255 if b else 0
+        bgr[y0:y0 + block, k * block:(k + 1) * block] = 255 if b else 0
     return bgr
 
 
-def read_gray(gray, scale=1):
-    """Index from a greyscale image (full size / @scale), or None when the
-    sync or parity blocks do not match (not a marked frame, or damaged)."""
-    b = BLOCK // scale
-    y0 = Y0 // scale
+def read_gray(gray):
+    """Index from a greyscale image of a marked frame at any scale, or None
+    when the sync or parity blocks do not match (not a marked frame, or
+    damaged)."""
+    b = BLOCK * gray.shape[1] // WIDTH
+    y0 = gray.shape[0] - b
     q = b // 4
     if gray.shape[0] < y0 + b or gray.shape[1] < N_BLOCKS * b:
         return None
@@ -58,4 +63,4 @@ def read_jpeg(jpeg):
                         cv2.IMREAD_REDUCED_GRAYSCALE_2)
     if gray is None:
         return None
-    return read_gray(gray, 2)
+    return read_gray(gray)
