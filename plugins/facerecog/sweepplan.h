@@ -17,7 +17,8 @@
  * band's scale fits one region, which scans every level (every larger face).
  * The tiles of a band overlap by more than the largest face the band finds,
  * so each face lies wholly inside one of them. A frame that fits one region
- * at the finest scale is swept whole by every analysis, as before.
+ * at the finest scale is swept whole by every analysis, as before. The
+ * rotation starts with the coarsest (cheapest) region: large faces first.
  */
 #ifndef SX_SWEEP_PLAN_H
 #define SX_SWEEP_PLAN_H
