@@ -547,8 +547,9 @@ def main():
     return 0
 
 
-def write(out, rows, results):
-    table = HEADER + '\n' + '\n'.join(rows) + '\n'
+def write(out, rows, results, header=HEADER):
+    """The markdown table (also to OUT, and the raw figures to OUT.json)."""
+    table = header + '\n' + '\n'.join(rows) + '\n'
     if out:
         with open(out, 'w') as f:
             f.write(table)

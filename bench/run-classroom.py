@@ -303,13 +303,7 @@ HEADER = ('| server | N | in/s per camera (mean / min) | out/s (mean / min) | '
 
 
 def write(out, rows, results):
-    table = HEADER + '\n' + '\n'.join(rows) + '\n'
-    if out:
-        with open(out, 'w') as fh:
-            fh.write(table)
-        with open(out + '.json', 'w') as fh:
-            json.dump(results, fh)
-    return table
+    return rc.write(out, rows, results, HEADER)
 
 
 def main():
