@@ -278,6 +278,22 @@ def match_latencies(marks, sent):
     return lat, unread, unmatched
 
 
+def wait_connected(lg, n, srv):
+    """Until the load generator @lg says its @n cameras are connected;
+    raises with both logs' tails if it reports an error or exits."""
+    def ready():
+        ev = json_events(lg.log)
+        if any(e['event'] == 'ready' for e in ev):
+            return 'ready'
+        if any(e['event'] == 'error' for e in ev) or lg.poll() is not None:
+            return 'error'
+        return None
+    state = wait_for(ready, 60 + 5 * n)
+    if state != 'ready':
+        raise RuntimeError('cameras did not connect (%s):\n%s\n%s' % (
+            state, tail(lg.log), tail(srv.log)))
+
+
 def run_one(args, server, n, tmp, video, gallery, pg):
     procs = Procs()
     res = {'server': os.path.basename(server), 'cameras': n}
@@ -324,18 +340,7 @@ def run_one(args, server, n, tmp, video, gallery, pg):
                           '--send-log', sent_log], lg_log)
         cams = ['cam-%d' % (i + 1) for i in range(n)]
 
-        def ready():
-            ev = json_events(lg_log)
-            if any(e['event'] == 'ready' for e in ev):
-                return 'ready'
-            if any(e['event'] == 'error' for e in ev) or \
-                    lg.poll() is not None:
-                return 'error'
-            return None
-        state = wait_for(ready, 60 + 5 * n)
-        if state != 'ready':
-            raise RuntimeError('cameras did not connect (%s):\n%s\n%s' % (
-                state, tail(lg_log), tail(srv.log)))
+        wait_connected(lg, n, srv)
         time.sleep(args.warmup)
 
         # ---- the window

@@ -195,18 +195,7 @@ def run_one(args, server, n, tmp, videos, gallery, pg, size):
                           '--send-log', sent_log], lg_log)
         cams = ['cam-%d' % (i + 1) for i in range(n)]
 
-        def ready():
-            ev = rc.json_events(lg_log)
-            if any(e['event'] == 'ready' for e in ev):
-                return 'ready'
-            if any(e['event'] == 'error' for e in ev) or \
-                    lg.poll() is not None:
-                return 'error'
-            return None
-        state = rc.wait_for(ready, 60 + 5 * n)
-        if state != 'ready':
-            raise RuntimeError('cameras did not connect (%s):\n%s\n%s' % (
-                state, rc.tail(lg_log), rc.tail(srv.log)))
+        rc.wait_connected(lg, n, srv)
         t_ready = time.time()
         connected = {e['camera_id']: e['t'] for e in rc.json_events(lg_log)
                      if e['event'] == 'connected'}
