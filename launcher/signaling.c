@@ -598,10 +598,11 @@ read_json_object (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
     return NULL;
   }
   g_autoptr (GError) error = NULL;
-  /* json-glib recurses per level: bound the nesting first */
-  if (!sx_json_nesting_ok (body->data, body->length, SX_JSON_MAX_DEPTH)) {
+  /* json-glib recurses per level and accepts comments: plain JSON with
+   * bounded nesting only */
+  if (!sx_json_check (body->data, body->length, SX_JSON_MAX_DEPTH, &error)) {
     reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_json",
-            "malformed JSON: nested deeper than %d levels", SX_JSON_MAX_DEPTH);
+            "malformed JSON: %s", error->message);
     return NULL;
   }
   if (body->length == 0

@@ -3,26 +3,74 @@
  */
 #include "sxjson.h"
 
+#include <gio/gio.h>
+
+/* Bytes JSON allows outside strings: whitespace, structure, numbers and
+ * the letters of true, false and null. */
+static gboolean
+is_json_token_byte (guchar c)
+{
+  switch (c) {
+    case ' ': case '\t': case '\n': case '\r':
+    case '{': case '}': case '[': case ']': case ',': case ':':
+    case '-': case '+': case '.': case 'e': case 'E':
+    case 't': case 'r': case 'u': case 'f': case 'a': case 'l': case 's':
+    case 'n':
+      return TRUE;
+    default:
+      return c >= '0' && c <= '9';
+  }
+}
+
+static gboolean
+refuse (GError **error, gsize offset, const gchar *what)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               "not JSON: %s at byte %" G_GSIZE_FORMAT, what, offset);
+  return FALSE;
+}
+
 gboolean
-sx_json_nesting_ok (const gchar *text, gsize len, guint max_depth)
+sx_json_check (const gchar *text, gsize len, guint max_depth, GError **error)
 {
   guint depth = 0;
   gboolean in_string = FALSE;
   for (gsize i = 0; i < len; i++) {
-    gchar c = text[i];
+    guchar c = (guchar)text[i];
     if (in_string) {
-      if (c == '\\')
-        i++; /* the escaped character cannot end the string */
-      else if (c == '"')
+      if (c < 0x20)
+        return refuse (error, i, "a control character in a string");
+      if (c == '\\') {
+        /* the escaped character cannot end the string */
+        if (++i == len)
+          break;
+        if ((guchar)text[i] < 0x20)
+          return refuse (error, i, "a control character in a string");
+      } else if (c == '"') {
         in_string = FALSE;
-    } else if (c == '"') {
+      }
+      continue;
+    }
+    if (c == '"') {
       in_string = TRUE;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
+      if (++depth > max_depth) {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     "nested deeper than %u levels", max_depth);
         return FALSE;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
+      }
+    } else if (c == ']' || c == '}') {
+      if (depth > 0)
+        depth--;
+    } else if (!is_json_token_byte (c)) {
+      if (c == '/')
+        return refuse (error, i, "a comment");
+      if (c == '\'')
+        return refuse (error, i, "a single-quoted string");
+      return refuse (error, i, "an unexpected character");
     }
   }
+  if (in_string)
+    return refuse (error, len, "an unterminated string");
   return TRUE;
 }

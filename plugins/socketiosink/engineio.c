@@ -56,10 +56,13 @@ parse_json (const gchar *text, gsize len, GError **error)
     g_set_error (error, SX_EIO_ERROR, SX_EIO_ERROR_MALFORMED, "JSON too long");
     return NULL;
   }
-  /* a hostile server's [[[[... would overflow json-glib's recursion */
-  if (!sx_json_nesting_ok (text, len, SX_JSON_MAX_DEPTH)) {
-    g_set_error (error, SX_EIO_ERROR, SX_EIO_ERROR_MALFORMED,
-                 "JSON nested deeper than %d levels", SX_JSON_MAX_DEPTH);
+  /* a hostile server's [[[[... would overflow json-glib's recursion, and
+   * a comment could hide them from the count */
+  GError *guard_error = NULL;
+  if (!sx_json_check (text, len, SX_JSON_MAX_DEPTH, &guard_error)) {
+    g_set_error (error, SX_EIO_ERROR, SX_EIO_ERROR_MALFORMED, "JSON %s",
+                 guard_error->message);
+    g_error_free (guard_error);
     return NULL;
   }
   parser = json_parser_new_immutable ();
@@ -490,6 +493,7 @@ typedef struct {
 
 struct _SxSioClient {
   SxSioConfig cfg;
+  GTlsDatabase *tls_database; /* from cfg.tls_ca_file, or NULL */
   SxSioCallbacks cb;
   gpointer user_data;
   gchar *http_base; /* http(s)://host:port/path?[user query&] */
@@ -564,6 +568,7 @@ sx_sio_config_clear (SxSioConfig *config)
   g_clear_pointer (&config->nsp, g_free);
   g_clear_pointer (&config->event, g_free);
   g_clear_pointer (&config->auth_json, g_free);
+  g_clear_pointer (&config->tls_ca_file, g_free);
   g_clear_pointer (&config->header_names, g_strfreev);
   g_clear_pointer (&config->header_values, g_strfreev);
 }
@@ -663,11 +668,16 @@ sx_sio_client_new (const SxSioConfig *config, const SxSioCallbacks *callbacks,
   c = g_new0 (SxSioClient, 1);
   c->cfg = *config;
   c->cfg.url = g_strdup (config->url);
+  if (c->cfg.max_incoming_payload == 0)
+    c->cfg.max_incoming_payload = SX_SIO_DEFAULT_MAX_INCOMING_PAYLOAD;
   c->cfg.nsp = g_strdup (config->nsp);
   c->cfg.event = g_strdup (config->event ? config->event : "message");
   c->cfg.auth_json = config->auth_json && *config->auth_json
                          ? g_strdup (config->auth_json)
                          : NULL;
+  c->cfg.tls_ca_file = config->tls_ca_file && *config->tls_ca_file
+                           ? g_strdup (config->tls_ca_file)
+                           : NULL;
   c->cfg.header_names = g_strdupv (config->header_names);
   c->cfg.header_values = g_strdupv (config->header_values);
   if (callbacks)
@@ -678,6 +688,22 @@ sx_sio_client_new (const SxSioConfig *config, const SxSioCallbacks *callbacks,
     sx_sio_config_clear (&c->cfg);
     g_free (c);
     return NULL;
+  }
+  if (c->cfg.tls_ca_file) {
+    GError *tls_error = NULL;
+    /* GLib's file database wants an absolute path */
+    gchar *ca_path = g_canonicalize_filename (c->cfg.tls_ca_file, NULL);
+    c->tls_database = g_tls_file_database_new (ca_path, &tls_error);
+    g_free (ca_path);
+    if (c->tls_database == NULL) {
+      g_set_error (error, SX_EIO_ERROR, SX_EIO_ERROR_URL,
+                   "tls-ca-file '%s': %s", c->cfg.tls_ca_file,
+                   tls_error->message);
+      g_error_free (tls_error);
+      sx_sio_config_clear (&c->cfg);
+      g_free (c);
+      return NULL;
+    }
   }
 
   g_mutex_init (&c->lock);
@@ -753,6 +779,114 @@ op_free (Op *op)
   g_object_unref (op->cancel);
   g_clear_object (&op->msg);
   g_free (op);
+}
+
+/* soup_session_send_and_read_async() keeps whatever the server sends, so a
+ * hostile or broken server could fill memory with one long-polling
+ * response. This reads at most cfg.max_incoming_payload bytes (the cap a
+ * WebSocket message has) and fails past it; the connection is then lost
+ * and retried like any other failure. */
+typedef struct {
+  GInputStream *stream;
+  GByteArray *body;
+  guint64 max;
+} BoundedRead;
+
+static void
+bounded_read_free (gpointer data)
+{
+  BoundedRead *r = data;
+
+  g_clear_object (&r->stream);
+  if (r->body)
+    g_byte_array_unref (r->body);
+  g_free (r);
+}
+
+static void bounded_read_next (GTask *task);
+
+static void
+bounded_read_chunk_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GTask *task = data;
+  BoundedRead *r = g_task_get_task_data (task);
+  GError *error = NULL;
+  GBytes *chunk
+      = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
+  gsize n;
+
+  if (!chunk) {
+    g_task_return_error (task, error);
+    g_object_unref (task);
+    return;
+  }
+  n = g_bytes_get_size (chunk);
+  if (n == 0) {
+    g_bytes_unref (chunk);
+    g_task_return_pointer (task, g_byte_array_free_to_bytes (r->body),
+                           (GDestroyNotify)g_bytes_unref);
+    r->body = NULL;
+    g_object_unref (task);
+    return;
+  }
+  if ((guint64)r->body->len + n > r->max) {
+    g_bytes_unref (chunk);
+    g_task_return_new_error (task, SX_EIO_ERROR, SX_EIO_ERROR_MALFORMED,
+                             "response longer than %" G_GUINT64_FORMAT
+                             " bytes (max-incoming-size)",
+                             r->max);
+    g_object_unref (task);
+    return;
+  }
+  g_byte_array_append (r->body, g_bytes_get_data (chunk, NULL), n);
+  g_bytes_unref (chunk);
+  bounded_read_next (task);
+}
+
+static void
+bounded_read_next (GTask *task)
+{
+  BoundedRead *r = g_task_get_task_data (task);
+
+  g_input_stream_read_bytes_async (r->stream, 64 * 1024, G_PRIORITY_DEFAULT,
+                                   g_task_get_cancellable (task),
+                                   bounded_read_chunk_cb, task);
+}
+
+static void
+bounded_read_sent_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GTask *task = data;
+  BoundedRead *r = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  r->stream = soup_session_send_finish (SOUP_SESSION (source), res, &error);
+  if (!r->stream) {
+    g_task_return_error (task, error);
+    g_object_unref (task);
+    return;
+  }
+  bounded_read_next (task);
+}
+
+static void
+send_and_read_bounded_async (SxSioClient *c, SoupMessage *msg,
+                             GAsyncReadyCallback callback, gpointer data)
+{
+  GTask *task = g_task_new (c->session, c->cancel, callback, data);
+  BoundedRead *r = g_new0 (BoundedRead, 1);
+
+  r->body = g_byte_array_new ();
+  r->max = c->cfg.max_incoming_payload;
+  g_task_set_task_data (task, r, bounded_read_free);
+  soup_session_send_async (c->session, msg, G_PRIORITY_DEFAULT, c->cancel,
+                           bounded_read_sent_cb, task);
+}
+
+static GBytes *
+send_and_read_bounded_finish (GAsyncResult *res, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (res), error);
 }
 
 static SoupMessage *
@@ -1456,7 +1590,7 @@ poll_get_cb (GObject *source, GAsyncResult *res, gpointer data)
   GError *error = NULL;
   gboolean live = op_finish (op);
   GBytes *body
-      = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
+      = send_and_read_bounded_finish (res, &error);
   guint status = soup_message_get_status (op->msg);
 
   op_free (op);
@@ -1496,8 +1630,7 @@ polling_get (SxSioClient *c)
   msg = new_message (c, "GET", url);
   g_free (url);
   c->get_busy = TRUE;
-  soup_session_send_and_read_async (c->session, msg, G_PRIORITY_DEFAULT,
-                                    c->cancel, poll_get_cb, op_new (c, msg));
+  send_and_read_bounded_async (c, msg, poll_get_cb, op_new (c, msg));
   g_object_unref (msg);
 }
 
@@ -1509,7 +1642,7 @@ poll_post_cb (GObject *source, GAsyncResult *res, gpointer data)
   GError *error = NULL;
   gboolean live = op_finish (op);
   GBytes *body
-      = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
+      = send_and_read_bounded_finish (res, &error);
   guint status = soup_message_get_status (op->msg);
 
   op_free (op);
@@ -1580,8 +1713,7 @@ post_flush (SxSioClient *c)
                                             bytes);
   g_bytes_unref (bytes);
   c->post_busy = TRUE;
-  soup_session_send_and_read_async (c->session, msg, G_PRIORITY_DEFAULT,
-                                    c->cancel, poll_post_cb, op_new (c, msg));
+  send_and_read_bounded_async (c, msg, poll_post_cb, op_new (c, msg));
   g_object_unref (msg);
 }
 
@@ -1593,7 +1725,7 @@ poll_open_cb (GObject *source, GAsyncResult *res, gpointer data)
   GError *error = NULL;
   gboolean live = op_finish (op);
   GBytes *body
-      = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
+      = send_and_read_bounded_finish (res, &error);
   guint status = soup_message_get_status (op->msg);
 
   op_free (op);
@@ -1637,8 +1769,7 @@ polling_open (SxSioClient *c)
   url = polling_url (c);
   msg = new_message (c, "GET", url);
   g_free (url);
-  soup_session_send_and_read_async (c->session, msg, G_PRIORITY_DEFAULT,
-                                    c->cancel, poll_open_cb, op_new (c, msg));
+  send_and_read_bounded_async (c, msg, poll_open_cb, op_new (c, msg));
   g_object_unref (msg);
 }
 
@@ -1790,6 +1921,10 @@ client_thread (gpointer data)
                                               "timeout", 60, NULL);
   if (!proxy_in_environment ())
     soup_session_set_proxy_resolver (c->session, NULL);
+  /* certificates are always checked (libsoup's default); tls-ca-file
+   * replaces the system's CAs, e.g. by a school's own */
+  if (c->tls_database)
+    soup_session_set_tls_database (c->session, c->tls_database);
   c->cancel = g_cancellable_new ();
   c->tick_timer = add_timeout (c, TICK_MS, tick_cb);
   c->last_stats_us = g_get_monotonic_time ();
@@ -1903,6 +2038,7 @@ sx_sio_client_free (SxSioClient *c)
   g_main_context_unref (c->ctx);
   g_clear_error (&c->fatal_error);
   sx_sio_stats_clear (&c->stats);
+  g_clear_object (&c->tls_database);
   sx_sio_config_clear (&c->cfg);
   g_free (c->http_base);
   g_free (c->ws_base);

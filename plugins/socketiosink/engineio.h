@@ -128,6 +128,8 @@ typedef struct {
   gchar *nsp;
   gchar *event;
   gchar *auth_json;     /* a JSON object, or NULL */
+  gchar *tls_ca_file;   /* PEM certificates the server's must chain to
+                           (https/wss); NULL: the system's */
   gchar **header_names; /* extra HTTP headers, parallel arrays */
   gchar **header_values;
   SxSioTransport transport;
@@ -139,8 +141,12 @@ typedef struct {
   gsize max_message_size;
   guint ack_timeout_ms;
   guint stats_interval_ms;      /* 0: no stats callback */
-  guint64 max_incoming_payload; /* for relayed traffic we never read */
+  /* largest WebSocket message or long-polling response read from the
+   * server (relayed traffic we never use may be large); 0: the default */
+  guint64 max_incoming_payload;
 } SxSioConfig;
+
+#define SX_SIO_DEFAULT_MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
 
 typedef struct {
   guint64 sent;

@@ -54,7 +54,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_socketio_sink_debug);
 #define DEFAULT_ACK_TIMEOUT 5000
 /* python-engineio's max_http_buffer_size default */
 #define DEFAULT_MAX_MESSAGE_SIZE 1000000
-#define DEFAULT_MAX_INCOMING_SIZE (16 * 1024 * 1024)
+#define DEFAULT_MAX_INCOMING_SIZE SX_SIO_DEFAULT_MAX_INCOMING_PAYLOAD
+#define MIN_MAX_INCOMING_SIZE 1024
 #define DEFAULT_STATS_INTERVAL 1000
 /* Oversized frames are logged each time but posted as a bus warning at
  * most this often, so a misconfigured encoder does not flood the bus. */
@@ -67,6 +68,7 @@ enum {
   PROP_EVENT,
   PROP_CAMERA_ID,
   PROP_AUTH,
+  PROP_TLS_CA_FILE,
   PROP_EXTRA_HEADERS,
   PROP_BINARY,
   PROP_TRANSPORT,
@@ -92,6 +94,7 @@ struct _GstSocketioSink {
   gchar *event;
   gchar *camera_id;
   gchar *auth;
+  gchar *tls_ca_file;
   GstStructure *extra_headers;
   gboolean binary;
   SxSioTransport transport;
@@ -300,6 +303,7 @@ gst_socketio_sink_start (GstBaseSink *sink)
   cfg.nsp = g_strdup (self->nsp);
   cfg.event = g_strdup (self->event);
   cfg.auth_json = g_strdup (self->auth);
+  cfg.tls_ca_file = g_strdup (self->tls_ca_file);
   if (self->extra_headers
       && !gst_structure_foreach (self->extra_headers, collect_header,
                                  headers)) {
@@ -674,6 +678,10 @@ gst_socketio_sink_set_property (GObject *object, guint prop_id,
       if (!self->camera_id)
         self->camera_id = g_strdup ("");
       break;
+    case PROP_TLS_CA_FILE:
+      g_free (self->tls_ca_file);
+      self->tls_ca_file = g_value_dup_string (value);
+      break;
     case PROP_AUTH:
       g_free (self->auth);
       self->auth = g_value_dup_string (value);
@@ -750,6 +758,9 @@ gst_socketio_sink_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_CAMERA_ID:
       g_value_set_string (value, self->camera_id);
       break;
+    case PROP_TLS_CA_FILE:
+      g_value_set_string (value, self->tls_ca_file);
+      break;
     case PROP_AUTH:
       g_value_set_string (value, self->auth);
       break;
@@ -810,6 +821,7 @@ gst_socketio_sink_finalize (GObject *object)
   g_free (self->camera_id);
   g_free (self->camera_id_json);
   g_free (self->auth);
+  g_free (self->tls_ca_file);
   if (self->extra_headers)
     gst_structure_free (self->extra_headers);
   sx_sio_stats_clear (&self->final_stats);
@@ -882,6 +894,14 @@ gst_socketio_sink_class_init (GstSocketioSinkClass *klass)
           "auth", "Auth",
           "JSON object sent in the namespace connect packet (NULL: none)", NULL,
           rw));
+  g_object_class_install_property (
+      gobject_class, PROP_TLS_CA_FILE,
+      g_param_spec_string (
+          "tls-ca-file", "TLS CA file",
+          "PEM file of the certificate authorities an https/wss server's "
+          "certificate must chain to, instead of the system's (NULL: the "
+          "system's); the certificate and the host name are always checked",
+          NULL, rw));
   g_object_class_install_property (
       gobject_class, PROP_EXTRA_HEADERS,
       g_param_spec_boxed (
@@ -959,10 +979,11 @@ gst_socketio_sink_class_init (GstSocketioSinkClass *klass)
       gobject_class, PROP_MAX_INCOMING_SIZE,
       g_param_spec_uint (
           "max-incoming-size", "Max incoming size",
-          "Largest WebSocket message accepted from the server, in bytes "
-          "(relayed frames of other cameras may arrive; libsoup's default "
-          "of 128 KiB would close the socket on them; 0: no limit)",
-          0, G_MAXUINT, DEFAULT_MAX_INCOMING_SIZE, rw));
+          "Largest WebSocket message or long-polling response accepted "
+          "from the server, in bytes: larger ones drop the connection "
+          "(retried). Relayed frames of other cameras may arrive, so it is "
+          "well above libsoup's default of 128 KiB",
+          MIN_MAX_INCOMING_SIZE, G_MAXUINT, DEFAULT_MAX_INCOMING_SIZE, rw));
   g_object_class_install_property (
       gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_uint (

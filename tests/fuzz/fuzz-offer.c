@@ -10,7 +10,9 @@
  * sx_sdp_find_vp8_payload() and camera.c's BUNDLE helpers, which it
  * reaches by including camera.c (they are static).
  *
- * The input is a JSON body (POST /offer, POST /webrtc/offer), or, when it
+ * The input is a JSON body (POST /offer, POST /webrtc/offer), checked by
+ * sx_json_check() as the routes do (what passes has no comment, quote or
+ * other token beyond JSON outside strings), or, when it
  * starts with "v=0", an SDP offer as WHIP posts it. Invariants:
  *  - sx_sdp_find_vp8_payload() returns -1 or a payload type 0..127 of a
  *    video section with a non-zero port, whose index it gives, and a
@@ -29,6 +31,7 @@
 #include "offerjson.h"
 #include "pipefile.h"
 #include "sdpfrag.h"
+#include "sxjson.h"
 
 #include <json-glib/json-glib.h>
 
@@ -131,12 +134,28 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     return 0;
   }
 
-  /* read_json_object(): the body exactly as long as libsoup gives it */
+  /* read_json_object(): the body exactly as long as libsoup gives it,
+   * through the guard first */
   if (size == 0)
     return 0;
+  g_autoptr (GError) error = NULL;
+  if (!sx_json_check ((const gchar *)data, size, SX_JSON_MAX_DEPTH, &error)) {
+    FUZZ_CHECK (error != NULL);
+    return 0;
+  }
+  /* what passes is free of what json-glib takes beyond JSON */
+  FUZZ_CHECK (error == NULL);
+  gboolean quoted = FALSE;
+  for (size_t i = 0; i < size; i++) {
+    if (quoted && data[i] == '\\')
+      i++;
+    else if (data[i] == '"')
+      quoted = !quoted;
+    else if (!quoted)
+      FUZZ_CHECK (data[i] != '/' && data[i] != '\'' && data[i] != '#');
+  }
   gchar *body = g_memdup2 (data, size);
   g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
   gboolean parsed
       = json_parser_load_from_data (parser, body, (gssize)size, &error);
   g_free (body);

@@ -15,7 +15,8 @@ Options: --auth TOKEN requires auth {"token": TOKEN} on connect; --slow MS
 delays each frame handler (the ack comes after it); --threading runs
 Flask-SocketIO in threading mode, which refuses WebSocket without
 simple-websocket and so serves long-polling only; --ping-interval and
---ping-timeout (seconds) shorten Engine.IO's heartbeat for watchdog tests.
+--ping-timeout (seconds) shorten Engine.IO's heartbeat for watchdog tests;
+--certfile/--keyfile serve https and wss (eventlet only).
 
 Listens on 127.0.0.1 only.
 """
@@ -34,6 +35,8 @@ parser.add_argument("--max-http-buffer-size", type=int, default=1000000)
 parser.add_argument("--no-relay", action="store_true")
 parser.add_argument("--ping-interval", type=float, default=25.0)
 parser.add_argument("--ping-timeout", type=float, default=20.0)
+parser.add_argument("--certfile", default=None, help="serve https/wss")
+parser.add_argument("--keyfile", default=None)
 args = parser.parse_args()
 
 if not args.threading:
@@ -163,6 +166,8 @@ if __name__ == "__main__":
     print(f"sio_server: listening on 127.0.0.1:{args.port} "
           f"({'threading' if args.threading else 'eventlet'})", flush=True)
     kwargs = {}
+    if args.certfile:
+        kwargs.update(certfile=args.certfile, keyfile=args.keyfile)
     if args.threading:
         kwargs["allow_unsafe_werkzeug"] = True
     socketio.run(app, host="127.0.0.1", port=args.port, log_output=False,

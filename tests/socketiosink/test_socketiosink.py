@@ -7,6 +7,7 @@ Each case starts its own server on 127.0.0.1 with a free port, drives a
 GStreamer pipeline in this process (to read the sink's `stats` property and
 the bus), asserts on what the server recorded, and kills the server.
 """
+import http.server
 import json
 import os
 import signal
@@ -51,10 +52,18 @@ def server_env():
 class Server:
     """The Flask-SocketIO peer as a subprocess; always killed on exit."""
 
-    def __init__(self, *extra, port=None):
+    def __init__(self, *extra, port=None, tls=None):
+        """@tls: (certificate, key, CA file) to serve https/wss."""
         self.port = port or free_port()
         self.extra = list(extra)
         self.proc = None
+        self.ssl = None
+        self.scheme = "http"
+        if tls:
+            import ssl
+            self.extra += ["--certfile", tls[0], "--keyfile", tls[1]]
+            self.ssl = ssl.create_default_context(cafile=tls[2])
+            self.scheme = "https"
 
     def start(self):
         self.proc = subprocess.Popen(
@@ -80,10 +89,11 @@ class Server:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+        with urllib.request.urlopen(self.url + path, timeout=5,
+                                    context=self.ssl) as r:
             body = r.read()
         return json.loads(body) if path != "/control/reset" else body
 
@@ -540,6 +550,157 @@ def case_bad_url():
               f"{url}: start fails")
         check(errors and url in errors[0] and what in errors[0],
               f"{url}: error names it: {errors[:1]}")
+
+
+class HostileServer:
+    """An HTTP server on 127.0.0.1 that answers every Engine.IO polling
+    request with one hostile body: `endless` streams 64 MiB without a
+    length, `nested` is an open packet whose JSON hides 400,000 levels
+    behind a comment (json-glib takes comments; past ~72,000 levels its
+    recursion overflows the stack)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                outer.requests += 1
+                try:
+                    if outer.mode == "endless":
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/plain")
+                        self.send_header("Connection", "close")
+                        self.end_headers()
+                        chunk = b"4" * (1024 * 1024)
+                        for _ in range(64):
+                            self.wfile.write(chunk)
+                    else:
+                        body = b'0/*"*/' + b"[" * 400000
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/plain")
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_POST = do_GET
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def peak_rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def case_hostile_server():
+    """A server that sends endless or stack-breaking responses: every read
+    is capped (max-incoming-size), the sink logs why and retries, and the
+    process neither grows with the server's bytes nor crashes."""
+    cap = 1024 * 1024
+    for mode, reason in (("endless", "longer than %d bytes" % cap),
+                         ("nested", "a comment")):
+        with HostileServer(mode) as server:
+            r = Run("videotestsrc is-live=true ! "
+                    "video/x-raw,width=64,height=48,framerate=10/1 ! "
+                    "jpegenc ! socketiosink name=sink "
+                    f"url={server.url} transport=polling connect-timeout=0 "
+                    f"reconnect-delay=200 max-incoming-size={cap}")
+            before = peak_rss_mib()  # plugins loaded by now
+            r.start()
+            r.poll(6)
+            # failures before the namespace is joined show in stats only
+            reasons = [st.get_string("last-error")
+                       for st in r.elements("socketiosink-stats")
+                       if st.get_string("last-error")]
+            r.stop()
+            grew = peak_rss_mib() - before
+            log(f"{mode}: {server.requests} requests, peak RSS +{grew:.1f} "
+                f"MiB, reasons {reasons[:2]}")
+            check(server.requests >= 2, f"{mode}: the sink retried "
+                  f"({server.requests} requests)")
+            check(reasons and all(reason in x for x in reasons),
+                  f"{mode}: each drop says why ({reasons[:2]})")
+            # the server sent 64 MiB per request in `endless`
+            check(grew < 24, f"{mode}: memory bounded (peak +{grew:.1f} MiB)")
+
+
+def case_tls():
+    """https and wss with the dashboard's own CA (tls-ca-file): frames go
+    through both transports; a server whose certificate the CA did not
+    sign, or that names another host, gets no frame."""
+    import tempfile
+    sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "peers"))
+    from testca import TestCA
+    tmp = tempfile.mkdtemp(prefix="sx-sio-tls-")
+    ca = TestCA(os.path.join(tmp, "ca"))
+    other = TestCA(os.path.join(tmp, "other"), "another CA")
+    cert, key = ca.issue("server", ["127.0.0.1", "localhost"])
+    elsewhere, elsewhere_key = ca.issue("elsewhere", ["dashboard.example"])
+
+    def refused(server, ca_file, what):
+        r = Run(SRC.format(n=300, live="is-live=true") + sink_desc(
+            server, f"connect-timeout=0 reconnect-delay=200 "
+            f"tls-ca-file={ca_file}"))
+        r.start()
+        r.poll(4)
+        reasons = [st.get_string("last-error")
+                   for st in r.elements("socketiosink-stats")
+                   if st.get_string("last-error")]
+        r.stop()
+        got = server.stats()["frames"]
+        log(f"{what}: {got} frames, reasons {reasons[:1]}")
+        check(got == 0, f"{what}: no frame reaches the server")
+        check(reasons and any("certificate" in x.lower() or "tls" in x.lower()
+                              for x in reasons),
+              f"{what}: the sink says why it cannot connect ({reasons[:1]})")
+
+    with Server(tls=(cert, key, ca.cert)) as server:
+        for transport in ("websocket", "polling"):
+            server.get("/control/reset")
+            _, stats = run_frames(server, 10, f"transport={transport} "
+                                  f"tls-ca-file={ca.cert}")
+            assert_all_frames(server, 10, 7, False)
+            check(stats["transport"] == transport,
+                  f"{transport} over TLS ({stats['transport']})")
+    # a server of its own: GLib resumes TLS sessions with a server it has
+    # verified before (in this process), without a new certificate to check
+    with Server(tls=(cert, key, ca.cert)) as server:
+        refused(server, other.cert, "a CA that did not sign the certificate")
+    # the CA signed it, but for another host name
+    server = Server(tls=(elsewhere, elsewhere_key, ca.cert))
+    strict = server.ssl
+    import ssl
+    server.ssl = ssl.create_default_context(cafile=ca.cert)
+    server.ssl.check_hostname = False
+    with server:
+        ok = False
+        try:
+            urllib.request.urlopen(server.url + "/control/stats", timeout=5,
+                                   context=strict)
+        except OSError:
+            ok = True
+        check(ok, "the test's own client refuses the wrong name too")
+        refused(server, ca.cert, "a certificate for another host")
 
 
 def encode_jpeg(src_props, w, h):
