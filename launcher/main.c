@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "camera.h"
+#include "credentials.h"
 #include "pipefile.h"
 #include "signaling.h"
 
@@ -10,6 +11,7 @@
 #include <gst/gst.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -64,10 +66,29 @@ limit_malloc_arenas (void)
 #endif
 }
 
+/* Every camera holds a few dozen descriptors (ICE sockets, threads'
+ * wake-ups), and HTTP clients one each: the usual soft limit of 1024 is
+ * reached long before the CPU is. Raise it to the hard limit the
+ * administrator allows (bounded: some libraries size tables by it). */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit lim;
+  if (getrlimit (RLIMIT_NOFILE, &lim) != 0)
+    return;
+  rlim_t want = lim.rlim_max == RLIM_INFINITY ? 65536
+                                              : MIN (lim.rlim_max, 65536);
+  if (lim.rlim_cur >= want)
+    return;
+  lim.rlim_cur = want;
+  setrlimit (RLIMIT_NOFILE, &lim);
+}
+
 int
 main (int argc, char **argv)
 {
   limit_malloc_arenas ();
+  raise_fd_limit ();
   /* One OpenBLAS thread per analysis thread: facerecog's analysis pool
    * already runs in parallel, and OpenBLAS's own pool would run at normal
    * priority, escaping facerecog's worker-nice (docs/performance.md). Read
@@ -77,15 +98,26 @@ main (int argc, char **argv)
   gint port = 8080, max_cameras = 16, max_body_kib = 64;
   gint gather_timeout = 5000, media_timeout = 15000, disconnect_grace = 5000;
   gint eos_timeout = 8000;
+  gint max_connections = 512, max_per_address = 64;
+  gint request_timeout = 10000, idle_timeout = 30000;
   g_autofree gchar *address = NULL, *stun = NULL, *ice_address = NULL;
-  g_autofree gchar *token = NULL;
-  g_auto (GStrv) sets = NULL, turns = NULL;
-  gboolean check_only = FALSE;
+  g_autofree gchar *token = NULL, *token_file = NULL;
+  g_autofree gchar *camera_secret_file = NULL, *camera_token_for = NULL;
+  g_autofree gchar *turn_file = NULL;
+  g_autofree gchar *tls_cert = NULL, *tls_key = NULL;
+  g_auto (GStrv) sets = NULL, turns = NULL, cors_origins = NULL;
+  gboolean check_only = FALSE, insecure = FALSE;
   GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_INT, &port,
       "HTTP port (default 8080; 0: any free port)", "PORT" },
     { "address", 'a', 0, G_OPTION_ARG_STRING, &address,
-      "Listen on this address only (default: every interface)", "ADDR" },
+      "Listen on this address only (default: every interface with a "
+      "token or camera secret, else 127.0.0.1)",
+      "ADDR" },
+    { "insecure", 0, 0, G_OPTION_ARG_NONE, &insecure,
+      "Listen on every interface without a token or camera secret: anyone "
+      "who reaches the port can start cameras",
+      NULL },
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets,
       "Set a pipe-file variable (repeatable)", "KEY=VALUE" },
     { "stun", 0, 0, G_OPTION_ARG_STRING, &stun,
@@ -99,8 +131,47 @@ main (int argc, char **argv)
     { "max-body", 0, 0, G_OPTION_ARG_INT, &max_body_kib,
       "Largest request body in KiB; larger get 413 (default 64)", "KIB" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &token,
-      "Require 'Authorization: Bearer TOKEN' (or set SURVEILLX_TOKEN)",
+      "Require 'Authorization: Bearer TOKEN' (visible to every user in "
+      "/proc: prefer --token-file or SURVEILLX_TOKEN)",
       "TOKEN" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+      "Serve HTTPS with this PEM certificate (chain) (browsers give the "
+      "publisher page a camera only over https:// or on localhost)",
+      "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key,
+      "The certificate's PEM private key (default: in --tls-cert)", "FILE" },
+    { "cors-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cors_origins,
+      "Let pages of ORIGIN (e.g. https://dashboard.school.example; * for "
+      "any) read the responses (repeatable; default: the launcher's own "
+      "page only)",
+      "ORIGIN" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
+      "The operator's bearer token, first line of FILE", "FILE" },
+    { "camera-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &camera_secret_file,
+      "Secret that signs per-camera tokens, first line of FILE (or set "
+      "SURVEILLX_CAMERA_SECRET); a camera's token then starts, replaces "
+      "and feeds that camera only",
+      "FILE" },
+    { "camera-token", 0, 0, G_OPTION_ARG_STRING, &camera_token_for,
+      "Print camera ID's token (from the camera secret) and exit", "ID" },
+    { "turn-file", 0, 0, G_OPTION_ARG_FILENAME, &turn_file,
+      "TURN servers as --turn takes them, one per line of FILE (or "
+      "SURVEILLX_TURN, space-separated)",
+      "FILE" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "HTTP connections open at once; more get 503 (default 512)", "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT,
+      &max_per_address,
+      "HTTP connections open at once from one IP address (default 64)",
+      "N" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_INT, &request_timeout,
+      "Longest time for a request's headers and body to arrive, ms "
+      "(default 10000)",
+      "MS" },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+      "Longest wait for the next request on a kept-alive connection, ms "
+      "(default 30000)",
+      "MS" },
     { "gather-timeout", 0, 0, G_OPTION_ARG_INT, &gather_timeout,
       "Longest wait for ICE gathering before answering, ms (default 5000)",
       "MS" },
@@ -131,20 +202,81 @@ main (int argc, char **argv)
     g_printerr ("surveillx-launcher: %s\n", error->message);
     return 2;
   }
-  if (argc != 2) {
+  if (argc != 2 && !(camera_token_for && argc == 1)) {
     g_printerr ("surveillx-launcher: expected one PIPE-FILE (see --help)\n");
     return 2;
   }
   if (port < 0 || port > 65535 || max_cameras < 1 || max_body_kib < 1
       || gather_timeout < 100 || media_timeout < 0 || disconnect_grace < 0
-      || eos_timeout < 0) {
+      || eos_timeout < 0 || max_connections < 1 || max_per_address < 1
+      || request_timeout < 100 || idle_timeout < 100) {
     g_printerr ("surveillx-launcher: an option is out of range\n");
     return 2;
+  }
+  /* secrets: the command line (visible in /proc), a file, or the
+   * environment, in that order */
+  if (token == NULL && token_file) {
+    token = sx_read_secret_file (token_file, &error);
+    if (token == NULL) {
+      g_printerr ("surveillx-launcher: --token-file: %s\n", error->message);
+      return 2;
+    }
   }
   if (token == NULL && g_getenv ("SURVEILLX_TOKEN"))
     token = g_strdup (g_getenv ("SURVEILLX_TOKEN"));
   if (token && *token == '\0')
     g_clear_pointer (&token, g_free);
+  g_autofree gchar *camera_secret = NULL;
+  if (camera_secret_file) {
+    camera_secret = sx_read_secret_file (camera_secret_file, &error);
+    if (camera_secret == NULL) {
+      g_printerr ("surveillx-launcher: --camera-secret-file: %s\n",
+                  error->message);
+      return 2;
+    }
+  } else if (g_getenv ("SURVEILLX_CAMERA_SECRET")
+             && *g_getenv ("SURVEILLX_CAMERA_SECRET")) {
+    camera_secret = g_strdup (g_getenv ("SURVEILLX_CAMERA_SECRET"));
+  }
+  if (camera_token_for) {
+    if (camera_secret == NULL || !sx_camera_id_is_valid (camera_token_for)) {
+      g_printerr ("surveillx-launcher: --camera-token needs a valid camera id "
+                  "and the camera secret (--camera-secret-file or "
+                  "SURVEILLX_CAMERA_SECRET)\n");
+      return 2;
+    }
+    SxCredentials *creds = sx_credentials_new (NULL, camera_secret);
+    g_autofree gchar *camera_token
+        = sx_credentials_camera_token (creds, camera_token_for);
+    sx_credentials_free (creds);
+    g_print ("%s\n", camera_token);
+    return 0;
+  }
+  if (turns == NULL && turn_file) {
+    g_autofree gchar *text = NULL;
+    if (!g_file_get_contents (turn_file, &text, NULL, &error)) {
+      g_printerr ("surveillx-launcher: --turn-file: %s\n", error->message);
+      return 2;
+    }
+    g_auto (GStrv) lines = g_strsplit_set (text, "\r\n", -1);
+    GPtrArray *list = g_ptr_array_new ();
+    for (gchar **l = lines; *l; l++)
+      if (*g_strstrip (*l) && **l != '#')
+        g_ptr_array_add (list, g_strdup (*l));
+    g_ptr_array_add (list, NULL);
+    turns = (GStrv)g_ptr_array_free (list, FALSE);
+  } else if (turns == NULL && g_getenv ("SURVEILLX_TURN")
+             && *g_getenv ("SURVEILLX_TURN")) {
+    turns = g_strsplit_set (g_getenv ("SURVEILLX_TURN"), " \t\n", -1);
+    /* drop the empty pieces of repeated spaces */
+    GStrv kept = g_new0 (gchar *, g_strv_length (turns) + 1);
+    guint n = 0;
+    for (gchar **t = turns; *t; t++)
+      if (**t)
+        kept[n++] = g_strdup (*t);
+    g_strfreev (turns);
+    turns = kept;
+  }
 
   const gchar *pipe_path = argv[1];
   g_autofree gchar *pipe_text = NULL;
@@ -180,11 +312,38 @@ main (int argc, char **argv)
     return 0;
   }
 
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  if (tls_cert) {
+    if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+      g_printerr ("surveillx-launcher: --tls-cert: GLib has no TLS backend "
+                  "(install glib-networking)\n");
+      return 1;
+    }
+    certificate = g_tls_certificate_new_from_files (
+        tls_cert, tls_key ? tls_key : tls_cert, &error);
+    if (certificate == NULL) {
+      g_printerr ("surveillx-launcher: --tls-cert: %s\n", error->message);
+      return 1;
+    }
+  } else if (tls_key) {
+    g_printerr ("surveillx-launcher: --tls-key needs --tls-cert\n");
+    return 2;
+  }
+
   SxSignalingOptions options = {
     .max_cameras = max_cameras,
     .max_body = (gsize) max_body_kib * 1024,
     .token = token,
+    .camera_secret = camera_secret,
+    .cors_origins = cors_origins,
     .eos_timeout_ms = eos_timeout,
+    .connections = {
+          .max_connections = max_connections,
+          .max_per_address = max_per_address,
+          .request_timeout_ms = request_timeout,
+          .idle_timeout_ms = idle_timeout,
+          .tls_certificate = certificate,
+        },
     .camera = {
           .stun_server = stun,
           .turn_servers = turns,
@@ -194,6 +353,16 @@ main (int argc, char **argv)
           .disconnect_grace_ms = disconnect_grace,
         },
   };
+  /* Safe by default: a launcher that asks nobody for a credential is
+   * reachable from this host only, unless the operator says otherwise. */
+  if (token == NULL && camera_secret == NULL && address == NULL
+      && !insecure) {
+    address = g_strdup ("127.0.0.1");
+    g_printerr ("surveillx-launcher: no token or camera secret: listening "
+                "on 127.0.0.1 only (--token-file, --camera-secret-file, or "
+                "--insecure / --address to listen on the network without "
+                "them)\n");
+  }
   App app = { 0 };
   app.loop = g_main_loop_new (NULL, FALSE);
   app.sig = sx_signaling_new (pipe_text, pipe_path, vars, &options);
@@ -205,7 +374,11 @@ main (int argc, char **argv)
   /* on stdout, one line, so scripts and tests can find a port chosen with
    * --port 0 */
   g_print ("surveillx-launcher: listening on %s (pipe file %s%s)\n", uri,
-           pipe_path, token ? ", bearer token required" : "");
+           pipe_path,
+           token && camera_secret ? ", operator or camera token required"
+           : token                ? ", bearer token required"
+           : camera_secret        ? ", camera token required"
+                                  : "");
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &app);
 

@@ -9,6 +9,8 @@
  */
 #include "signaling.h"
 
+#include "credentials.h"
+#include "listener.h"
 #include "offerjson.h"
 #include "pipefile.h"
 #include "sdpfrag.h"
@@ -24,6 +26,12 @@
 
 #define PUBLISHER_PAGE "/org/surveillx/launcher/publisher.html"
 
+/* What one camera may send: a browser offers 1-3 sections (video, maybe
+ * audio and a data channel) and trickles a few dozen candidates. */
+#define MAX_OFFER_SECTIONS 8
+#define MAX_DATA_SECTIONS 1
+#define MAX_CANDIDATES_PER_CAMERA 128
+
 typedef enum {
   STYLE_SEED,    /* {"sdp","type"} in and out; errors {"error"} */
   STYLE_FASTRTC, /* FastRTC: failures {"status":"failed","meta":{...}} */
@@ -34,9 +42,13 @@ typedef enum {
 typedef struct {
   SxCamera *camera;
   OfferStyle style;
-  gchar *session;   /* FastRTC's webrtc_id, or the WHIP resource's token */
+  gchar *session;   /* FastRTC's webrtc_id, or the WHIP resource's id */
+  gchar *identity;  /* who started it (sx_credentials_identify(), or
+                       "address:IP" without credentials): only the same
+                       may replace or feed it */
   gchar *ice_ufrag; /* the offer's, to tell trickle from an ICE restart */
   GStrv mids;       /* the offer's a=mid per m-line ("" where none) */
+  guint candidates; /* trickled so far */
 } Peer;
 
 static void
@@ -44,6 +56,7 @@ peer_free (Peer *peer)
 {
   sx_camera_unref (peer->camera);
   g_free (peer->session);
+  g_free (peer->identity);
   g_free (peer->ice_ufrag);
   g_strfreev (peer->mids);
   g_free (peer);
@@ -51,6 +64,8 @@ peer_free (Peer *peer)
 
 struct _SxSignaling {
   SoupServer *server;
+  SxListener *listener;
+  SxCredentials *creds;
   gchar *pipe_text;
   gchar *origin;
   GHashTable *vars;
@@ -146,51 +161,81 @@ reject (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
   }
   json_builder_end_object (b);
   respond_json (sig, msg, status, b);
-  g_message ("%s %s -> %u: %s", soup_server_message_get_method (msg),
-             g_uri_get_path (soup_server_message_get_uri (msg)), status,
-             reason);
+  /* the path and the reason may hold what the client sent: escaped, so a
+   * %0A cannot forge a log line */
+  g_autofree gchar *path = g_strescape (
+      g_uri_get_path (soup_server_message_get_uri (msg)), NULL);
+  g_autofree gchar *escaped = g_strescape (reason, NULL);
+  g_message ("%s %.200s -> %u: %.300s", soup_server_message_get_method (msg),
+             path, status, escaped);
 }
 
 #define respond_error(sig, msg, status, ...)                                   \
   reject (sig, msg, STYLE_SEED, status, NULL, __VA_ARGS__)
 
-/* Every response may be read by a page from another origin (a dashboard
- * embedding the publisher): the bearer token, not the origin, is what
- * authorises. */
+/* Pages of other origins (a dashboard embedding the publisher) may read
+ * the responses only when the operator lists their origins (--cors-origin;
+ * "*" for any): by default only the launcher's own page, so a page on the
+ * web cannot drive a launcher that needs no token. */
 static void
-add_cors_headers (SoupServerMessage *msg)
+add_cors_headers (SxSignaling *sig, SoupServerMessage *msg)
 {
+  const GStrv origins = sig->options.cors_origins;
+  if (origins == NULL || origins[0] == NULL)
+    return;
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_replace (h, "Access-Control-Allow-Origin", "*");
+  const gchar *origin = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Origin");
+  if (g_strv_contains ((const gchar *const *)origins, "*")) {
+    soup_message_headers_replace (h, "Access-Control-Allow-Origin", "*");
+  } else if (origin
+             && g_strv_contains ((const gchar *const *)origins, origin)) {
+    soup_message_headers_replace (h, "Access-Control-Allow-Origin", origin);
+    soup_message_headers_append (h, "Vary", "Origin");
+  } else {
+    return;
+  }
   soup_message_headers_replace (h, "Access-Control-Expose-Headers",
                                 "Location, Link, ETag");
 }
 
 /* ---- authentication and limits, before the body is read ---- */
 
-static gboolean
-token_matches (const gchar *expected, const gchar *header)
+#define IDENTITY_KEY "sx-identity"
+
+/* Who sent @msg, as the early handler found it: an identity from
+ * SxCredentials, or "address:<IP>" when the launcher needs none (then a
+ * camera belongs to the address that started it). NULL: no valid
+ * credential. */
+static const gchar *
+identity_of (SoupServerMessage *msg)
 {
-  if (header == NULL || g_ascii_strncasecmp (header, "Bearer ", 7) != 0)
-    return FALSE;
-  const gchar *given = header + 7;
-  gsize a = strlen (expected), b = strlen (given);
-  /* compare every byte whatever the first difference: the time taken says
-   * nothing about how much of the token was right */
-  guint diff = a ^ b;
-  for (gsize i = 0; i < b; i++)
-    diff |= (guchar)given[i] ^ (guchar)expected[a ? i % a : 0];
-  return diff == 0;
+  return g_object_get_data (G_OBJECT (msg), IDENTITY_KEY);
 }
 
-static gboolean
-request_is_authorised (SxSignaling *sig, SoupServerMessage *msg)
+static gchar *
+find_identity (SxSignaling *sig, SoupServerMessage *msg)
 {
-  if (sig->options.token == NULL)
-    return TRUE;
+  if (!sx_credentials_required (sig->creds)) {
+    GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+    g_autofree gchar *ip = NULL;
+    if (remote && G_IS_INET_SOCKET_ADDRESS (remote))
+      ip = g_inet_address_to_string (g_inet_socket_address_get_address (
+          G_INET_SOCKET_ADDRESS (remote)));
+    return g_strconcat ("address:", ip ? ip : "unknown", NULL);
+  }
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
-  return token_matches (sig->options.token,
-                        soup_message_headers_get_one (h, "Authorization"));
+  return sx_credentials_identify (
+      sig->creds, soup_message_headers_get_one (h, "Authorization"));
+}
+
+/* /metrics describes every camera: the operator's token when there is one */
+static gboolean
+identity_may_read_metrics (SxSignaling *sig, const gchar *identity)
+{
+  if (!sx_credentials_has_operator (sig->creds))
+    return identity != NULL;
+  return g_strcmp0 (identity, SX_IDENTITY_OPERATOR) == 0;
 }
 
 /* Routes anyone may use: health, CORS preflight, and the publisher page
@@ -206,18 +251,28 @@ route_is_public (SoupServerMessage *msg, const gchar *path)
                  || g_strcmp0 (method, "HEAD") == 0));
 }
 
+/* Refusals from the headers: answered at once, and the connection closed
+ * without reading (or keeping) the body. */
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                GHashTable *query, gpointer user_data)
 {
   SxSignaling *sig = user_data;
-  add_cors_headers (msg);
-  if (!route_is_public (msg, path) && !request_is_authorised (sig, msg)) {
+  add_cors_headers (sig, msg);
+  gchar *identity = find_identity (sig, msg);
+  g_object_set_data_full (G_OBJECT (msg), IDENTITY_KEY, identity, g_free);
+  gboolean allowed
+      = route_is_public (msg, path)
+        || (g_strcmp0 (path, "/metrics") == 0
+                ? identity_may_read_metrics (sig, identity)
+                : identity != NULL);
+  if (!allowed) {
     soup_message_headers_replace (
         soup_server_message_get_response_headers (msg), "WWW-Authenticate",
         "Bearer");
     respond_error (sig, msg, SOUP_STATUS_UNAUTHORIZED,
                    "missing or wrong bearer token");
+    sx_listener_answer_and_close (msg);
     return;
   }
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
@@ -230,6 +285,8 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
             "request body of %" G_GINT64_FORMAT " bytes is over the limit "
             "of %" G_GSIZE_FORMAT,
             soup_message_headers_get_content_length (h), sig->options.max_body);
+      else
+        return;
       break;
     case SOUP_ENCODING_CHUNKED:
       /* its size is unknown until read: ask for a Content-Length rather
@@ -239,8 +296,9 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
           "chunked request bodies are not accepted: send Content-Length");
       break;
     default:
-      break;
+      return;
   }
+  sx_listener_answer_and_close (msg);
 }
 
 /* ---- cameras ---- */
@@ -424,12 +482,6 @@ on_answer (SxCamera *camera, const gchar *answer_sdp, const GError *error,
   g_free (pending);
 }
 
-static gchar *
-new_token (void)
-{
-  return g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
-}
-
 /* What trickle needs from the offer: its ICE ufrag and its mids. */
 static void
 peer_take_offer_details (Peer *peer, const GstSDPMessage *offer)
@@ -484,6 +536,13 @@ start_camera (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
             SX_CAMERA_ID_MAX_LEN);
     return;
   }
+  const gchar *identity = identity_of (msg);
+  const gchar *token_camera = sx_identity_camera (identity);
+  if (token_camera && strcmp (token_camera, camera_id) != 0) {
+    reject (sig, msg, style, SOUP_STATUS_FORBIDDEN, "wrong_camera",
+            "this token is for camera %s, not %s", token_camera, camera_id);
+    return;
+  }
 
   /* GstSDP accepts nearly any text; an offer we can use starts with v=0
    * and has a VP8 video section */
@@ -500,6 +559,20 @@ start_camera (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
             "least one m= section");
     return;
   }
+  guint sections = gst_sdp_message_medias_len (offer), data_sections = 0;
+  for (guint i = 0; i < sections; i++)
+    if (g_strcmp0 (gst_sdp_media_get_media (gst_sdp_message_get_media (offer, i)),
+                   "application")
+        == 0)
+      data_sections++;
+  if (sections > MAX_OFFER_SECTIONS || data_sections > MAX_DATA_SECTIONS) {
+    gst_sdp_message_free (offer);
+    reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "malformed_sdp",
+            "the offer has %u sections (at most %d) and %u data sections (at "
+            "most %d)",
+            sections, MAX_OFFER_SECTIONS, data_sections, MAX_DATA_SECTIONS);
+    return;
+  }
   if (sx_sdp_find_vp8_payload (offer, NULL, NULL) < 0) {
     gst_sdp_message_free (offer);
     reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "no_vp8",
@@ -508,12 +581,26 @@ start_camera (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
   }
 
   Peer *old = lookup_peer (sig, camera_id);
-  if (old == NULL
-      && g_hash_table_size (sig->peers) >= sig->options.max_cameras) {
+  if (old && g_strcmp0 (old->identity, identity) != 0) {
+    /* only whoever started a camera may replace it: a stranger cannot
+     * kick a streaming camera off or take its place */
+    gst_sdp_message_free (offer);
+    reject (sig, msg, style, SOUP_STATUS_CONFLICT, "camera_in_use",
+            "camera %s is streaming; only its own credential may replace it",
+            camera_id);
+    return;
+  }
+  /* every pipeline that exists counts, stopping ones too, so a loop of
+   * replacements cannot pile up pipelines; a replaced camera's slot
+   * passes to its successor */
+  guint pipelines = g_hash_table_size (sig->peers) + sig->stops_in_flight
+                    + sig->flushes_in_flight;
+  if (pipelines - (old ? 1 : 0) >= sig->options.max_cameras) {
     gst_sdp_message_free (offer);
     reject (sig, msg, style, SOUP_STATUS_SERVICE_UNAVAILABLE,
-            FASTRTC_CONCURRENCY_LIMIT, "already %u cameras (--max-cameras)",
-            sig->options.max_cameras);
+            FASTRTC_CONCURRENCY_LIMIT,
+            "already %u pipelines, stopping ones included (--max-cameras)",
+            pipelines);
     return;
   }
 
@@ -533,15 +620,6 @@ start_camera (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
     return;
   }
 
-  if (old) {
-    /* a camera that reconnects (new offer, same id) replaces its pipeline:
-     * the old peer connection is dead or about to be */
-    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (sig->restarts, camera_id));
-    g_hash_table_insert (sig->restarts, g_strdup (camera_id),
-                         GUINT_TO_POINTER (n + 1));
-    retire_camera (sig, old->camera, "replaced by a new offer");
-  }
-
   SxCamera *camera = sx_camera_new (camera_id, text, &sig->options.camera,
                                     on_camera_stopped_itself, sig, &error);
   if (camera == NULL) {
@@ -550,10 +628,20 @@ start_camera (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
             "camera %s: %s", camera_id, error->message);
     return;
   }
+  if (old) {
+    /* the camera reconnects (new offer, same id, same credential): its new
+     * pipeline exists, so the old one goes; its peer connection is dead or
+     * about to be */
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (sig->restarts, camera_id));
+    g_hash_table_insert (sig->restarts, g_strdup (camera_id),
+                         GUINT_TO_POINTER (n + 1));
+    retire_camera (sig, old->camera, "replaced by a new offer");
+  }
   Peer *peer = g_new0 (Peer, 1);
   peer->camera = camera;
   peer->style = style;
-  peer->session = style == STYLE_WHIP ? new_token () : g_strdup (session);
+  peer->session = style == STYLE_WHIP ? sx_random_id () : g_strdup (session);
+  peer->identity = g_strdup (identity);
   peer_take_offer_details (peer, offer);
   g_hash_table_insert (sig->peers, g_strdup (camera_id), peer);
   sig->cameras_started++;
@@ -652,10 +740,30 @@ read_json_offer (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
 }
 
 /* POST /offer {"sdp","type":"offer","camera_id"?} -> {"sdp","type"} */
+static gboolean
+content_type_is (SoupServerMessage *msg, const gchar *expected)
+{
+  const gchar *type = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+  return g_strcmp0 (type, expected) == 0;
+}
+
+/* JSON routes take application/json only: a form or text/plain POST is
+ * what any web page can send without asking (no CORS preflight). */
+static gboolean
+require_json (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style)
+{
+  if (content_type_is (msg, "application/json"))
+    return TRUE;
+  reject (sig, msg, style, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+          "malformed_json", "send the body as application/json");
+  return FALSE;
+}
+
 static void
 handle_offer (SxSignaling *sig, SoupServerMessage *msg)
 {
-  if (!require_method (sig, msg, "POST"))
+  if (!require_method (sig, msg, "POST") || !require_json (sig, msg, STYLE_SEED))
     return;
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *obj = read_json_object (sig, msg, STYLE_SEED, parser);
@@ -664,8 +772,12 @@ handle_offer (SxSignaling *sig, SoupServerMessage *msg)
   if (obj == NULL
       || !read_json_offer (sig, msg, STYLE_SEED, obj, &sdp_text, &camera_id))
     return;
-  if (camera_id == NULL)
-    camera_id = g_strdup_printf ("cam-%08x", g_random_int ());
+  if (camera_id == NULL) {
+    /* a camera's own token names it; else a fresh id */
+    const gchar *own = sx_identity_camera (identity_of (msg));
+    g_autofree gchar *random = sx_random_id ();
+    camera_id = own ? g_strdup (own) : g_strdup_printf ("cam-%.16s", random);
+  }
   start_camera (sig, msg, STYLE_SEED, camera_id, sdp_text, NULL);
 }
 
@@ -691,7 +803,9 @@ handle_fastrtc_candidate (SxSignaling *sig, SoupServerMessage *msg,
                           JsonObject *obj, const gchar *webrtc_id)
 {
   Peer *peer = find_fastrtc_peer (sig, webrtc_id);
-  if (peer == NULL) {
+  /* a webrtc_id alone does not let a stranger feed candidates to a camera
+   * (told apart from an unknown id by nothing) */
+  if (peer == NULL || g_strcmp0 (peer->identity, identity_of (msg)) != 0) {
     reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_NOT_FOUND,
             FASTRTC_UNKNOWN_CONNECTION, "no connection %s", webrtc_id);
     return;
@@ -737,6 +851,13 @@ handle_fastrtc_candidate (SxSignaling *sig, SoupServerMessage *msg,
               "the candidate's m-line is not in the offer");
       return;
     }
+    if (peer->candidates >= MAX_CANDIDATES_PER_CAMERA) {
+      reject (sig, msg, STYLE_FASTRTC, SOUP_STATUS_BAD_REQUEST,
+              "too_many_candidates", "camera %s has sent %d candidates",
+              sx_camera_get_id (peer->camera), MAX_CANDIDATES_PER_CAMERA);
+      return;
+    }
+    peer->candidates++;
     sx_camera_add_ice_candidate (peer->camera, mline, candidate);
   }
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -753,7 +874,8 @@ handle_fastrtc_candidate (SxSignaling *sig, SoupServerMessage *msg,
 static void
 handle_fastrtc (SxSignaling *sig, SoupServerMessage *msg, GHashTable *query)
 {
-  if (!require_method (sig, msg, "POST"))
+  if (!require_method (sig, msg, "POST")
+      || !require_json (sig, msg, STYLE_FASTRTC))
     return;
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *obj = read_json_object (sig, msg, STYLE_FASTRTC, parser);
@@ -838,13 +960,6 @@ add_ice_server_links (SxSignaling *sig, SoupServerMessage *msg)
   }
 }
 
-static gboolean
-content_type_is (SoupServerMessage *msg, const gchar *expected)
-{
-  const gchar *type = soup_message_headers_get_content_type (
-      soup_server_message_get_request_headers (msg), NULL);
-  return g_strcmp0 (type, expected) == 0;
-}
 
 /* The request body as a NUL-terminated string, or NULL after a reply. */
 static gchar *
@@ -891,6 +1006,12 @@ whip_patch (SxSignaling *sig, SoupServerMessage *msg, Peer *peer)
     return;
   }
   guint added = 0;
+  if (peer->candidates + frag->candidates->len > MAX_CANDIDATES_PER_CAMERA) {
+    respond_error (sig, msg, SOUP_STATUS_BAD_REQUEST,
+                   "camera %s: more than %d candidates",
+                   sx_camera_get_id (peer->camera), MAX_CANDIDATES_PER_CAMERA);
+    return;
+  }
   for (guint i = 0; i < frag->candidates->len; i++) {
     SxFragCandidate *c = g_ptr_array_index (frag->candidates, i);
     gint mline = peer_mline (peer, c->mid, c->mid ? -1 : c->media);
@@ -900,6 +1021,7 @@ whip_patch (SxSignaling *sig, SoupServerMessage *msg, Peer *peer)
       return;
     }
   }
+  peer->candidates += frag->candidates->len;
   for (guint i = 0; i < frag->candidates->len; i++) {
     SxFragCandidate *c = g_ptr_array_index (frag->candidates, i);
     sx_camera_add_ice_candidate (
@@ -942,7 +1064,8 @@ handle_whip (SxSignaling *sig, SoupServerMessage *msg, const gchar *rest)
     return;
   Peer *peer = lookup_peer (sig, parts[0]);
   if (peer == NULL || peer->style != STYLE_WHIP
-      || g_strcmp0 (peer->session, parts[1]) != 0) {
+      || !sx_secure_equal (peer->session, parts[1])
+      || g_strcmp0 (peer->identity, identity_of (msg)) != 0) {
     respond_error (sig, msg, SOUP_STATUS_NOT_FOUND,
                    "no WHIP session %s for camera %s", parts[1], parts[0]);
     return;
@@ -968,7 +1091,7 @@ handle_options (SxSignaling *sig, SoupServerMessage *msg, const gchar *path)
   soup_message_headers_replace (h, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, If-Match");
   /* ICE servers may carry TURN credentials: only for the token holder */
-  if (g_str_has_prefix (path, "/whip/") && request_is_authorised (sig, msg))
+  if (g_str_has_prefix (path, "/whip/") && identity_of (msg) != NULL)
     add_ice_server_links (sig, msg);
   respond_empty (sig, msg, SOUP_STATUS_NO_CONTENT);
 }
@@ -1035,6 +1158,12 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
   metric_header (out, "surveillx_cameras", "gauge", "Cameras with a pipeline.");
   g_string_append_printf (out, "surveillx_cameras %u\n",
                           g_hash_table_size (sig->peers));
+  metric_header (out, "surveillx_pipelines", "gauge",
+                 "Camera pipelines that exist, stopping ones included (what "
+                 "--max-cameras bounds).");
+  g_string_append_printf (out, "surveillx_pipelines %u\n",
+                          g_hash_table_size (sig->peers) + sig->stops_in_flight
+                              + sig->flushes_in_flight);
   metric_header (out, "surveillx_cameras_started_total", "counter",
                  "Camera pipelines started.");
   g_string_append_printf (
@@ -1111,6 +1240,34 @@ handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
                             "surveillx_http_responses_total{code=\"%u\"} %u\n",
                             GPOINTER_TO_UINT (k), GPOINTER_TO_UINT (v));
 
+  SxListenerStats conns;
+  sx_listener_get_stats (sig->listener, &conns);
+  metric_header (out, "surveillx_http_connections", "gauge",
+                 "HTTP connections open.");
+  g_string_append_printf (out, "surveillx_http_connections %u\n", conns.open);
+  static const struct {
+    const gchar *name, *help;
+  } conn_counters[] = {
+    { "surveillx_http_connections_accepted_total", "HTTP connections accepted." },
+    { "surveillx_http_connections_refused_total",
+      "HTTP connections refused: over --max-connections or "
+      "--max-connections-per-address." },
+    { "surveillx_http_connections_timed_out_total",
+      "HTTP connections closed for a request that did not arrive in time "
+      "(--request-timeout) or idling too long (--idle-timeout)." },
+    { "surveillx_http_accept_paused_total",
+      "Times accepting paused because the process was out of file "
+      "descriptors." },
+  };
+  guint64 conn_values[] = { conns.accepted, conns.refused, conns.timed_out,
+                            conns.accept_paused };
+  for (guint i = 0; i < G_N_ELEMENTS (conn_counters); i++) {
+    metric_header (out, conn_counters[i].name, "counter",
+                   conn_counters[i].help);
+    g_string_append_printf (out, "%s %" G_GUINT64_FORMAT "\n",
+                            conn_counters[i].name, conn_values[i]);
+  }
+
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
   /* What the process has allocated, not what the allocator keeps resident:
    * RSS also holds freed memory in malloc's arenas, so a leak shows here
@@ -1170,7 +1327,10 @@ sx_signaling_new (const gchar *pipe_text, const gchar *origin, GHashTable *vars,
   while (g_hash_table_iter_next (&it, &k, &v))
     g_hash_table_insert (sig->vars, g_strdup (k), g_strdup (v));
   sig->options = *options;
-  sig->options.token = g_strdup (options->token);
+  sig->options.token = NULL; /* kept in sig->creds only */
+  sig->options.camera_secret = NULL;
+  sig->options.cors_origins = g_strdupv (options->cors_origins);
+  sig->creds = sx_credentials_new (options->token, options->camera_secret);
   sig->options.camera.stun_server = g_strdup (options->camera.stun_server);
   sig->options.camera.turn_servers = g_strdupv (options->camera.turn_servers);
   sig->options.camera.ice_address = g_strdup (options->camera.ice_address);
@@ -1181,6 +1341,7 @@ sx_signaling_new (const gchar *pipe_text, const gchar *origin, GHashTable *vars,
   sig->server = soup_server_new ("server-header", "surveillx-launcher ", NULL);
   soup_server_add_early_handler (sig->server, NULL, early_handler, sig, NULL);
   soup_server_add_handler (sig->server, NULL, handler, sig, NULL);
+  sig->listener = sx_listener_new (sig->server, &options->connections);
   return sig;
 }
 
@@ -1188,25 +1349,13 @@ gboolean
 sx_signaling_listen (SxSignaling *sig, const gchar *address, guint port,
                      GError **error)
 {
-  if (address == NULL || g_strcmp0 (address, "0.0.0.0") == 0)
-    return soup_server_listen_all (sig->server, port, 0, error);
-  g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
-  if (inet == NULL) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 "--address %s: not an IP address", address);
-    return FALSE;
-  }
-  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (inet, port);
-  return soup_server_listen (sig->server, sa, 0, error);
+  return sx_listener_listen (sig->listener, address, port, error);
 }
 
 gchar *
 sx_signaling_get_uri (SxSignaling *sig)
 {
-  GSList *uris = soup_server_get_uris (sig->server);
-  gchar *s = uris ? g_uri_to_string (uris->data) : NULL;
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-  return s;
+  return sx_listener_get_uri (sig->listener);
 }
 
 static void
@@ -1272,7 +1421,7 @@ sx_signaling_shutdown (SxSignaling *sig, SxSignalingShutdownFunc done,
   sig->shutting_down = TRUE;
   sig->shutdown_done = done;
   sig->shutdown_data = user_data;
-  soup_server_disconnect (sig->server);
+  sx_listener_stop (sig->listener);
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, sig->peers);
@@ -1297,6 +1446,7 @@ sx_signaling_free (SxSignaling *sig)
     g_source_destroy (sig->eos_timer);
     g_source_unref (sig->eos_timer);
   }
+  sx_listener_free (sig->listener);
   g_clear_object (&sig->server);
   g_hash_table_unref (sig->peers);
   g_hash_table_unref (sig->restarts);
@@ -1304,7 +1454,8 @@ sx_signaling_free (SxSignaling *sig)
   g_hash_table_unref (sig->vars);
   g_free (sig->pipe_text);
   g_free (sig->origin);
-  g_free (sig->options.token);
+  sx_credentials_free (sig->creds);
+  g_strfreev (sig->options.cors_origins);
   g_free (sig->options.camera.stun_server);
   g_strfreev (sig->options.camera.turn_servers);
   g_free (sig->options.camera.ice_address);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "camera.h"
+#include "listener.h"
 
 #include <glib.h>
 
@@ -15,8 +16,13 @@ G_BEGIN_DECLS
 typedef struct {
   guint max_cameras;
   gsize max_body;       /* bytes; larger requests get 413 */
-  gchar *token;         /* bearer token, NULL: no authentication */
+  gchar *token;         /* the operator's bearer token, NULL: none */
+  gchar *camera_secret; /* signs per-camera tokens (credentials.h), NULL:
+                           none; with neither, no authentication */
   guint eos_timeout_ms; /* bound on the EOS flush at shutdown */
+  GStrv cors_origins;   /* origins whose pages may read responses ("*":
+                           any); NULL: the launcher's own page only */
+  SxListenerOptions connections;
   SxCameraOptions camera;
 } SxSignalingOptions;
 

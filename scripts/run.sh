@@ -6,6 +6,11 @@
 #
 #   scripts/run.sh            then open http://127.0.0.1:5000/
 #   cameras: POST http://<this host>:8080/offer  (aiortc / the Windows client)
+#            with "Authorization: Bearer <token>": the operator's token in
+#            var/secrets/operator-token, or a camera's own token from
+#            surveillx-launcher --camera-secret-file var/secrets/camera-secret
+#            --camera-token ID (docs/security.md). Both are made on the first
+#            run; SURVEILLX_TOKEN / SURVEILLX_CAMERA_SECRET replace them.
 #
 # Environment:
 #   PORT (8080), DASHBOARD_PORT (5000), PG_PORT (5433)
@@ -54,6 +59,23 @@ pidfile=$var/run.pids
 # leftover process is really one of ours before it signals it.
 export SURVEILLX_VAR_DIR=$var
 export GST_PLUGIN_PATH=$build/plugins/gst SURVEILLX_MODEL_DIR=$top/models
+
+# The launcher listens on the network, so it asks for credentials: made
+# once, readable by this user only, passed as files (a command line is
+# visible to every user in /proc).
+secrets=$var/secrets
+mkdir -p "$secrets"
+chmod 700 "$secrets"
+for f in operator-token camera-secret; do
+  if [ ! -s "$secrets/$f" ]; then
+    (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$secrets/$f" &&
+      echo >>"$secrets/$f")
+  fi
+done
+secret_args=()
+[ -n "${SURVEILLX_TOKEN:-}" ] || secret_args+=(--token-file "$secrets/operator-token")
+[ -n "${SURVEILLX_CAMERA_SECRET:-}" ] ||
+  secret_args+=(--camera-secret-file "$secrets/camera-secret")
 
 # The server runs as postgres (initdb refuses root). Sanitizer preloads are
 # for the processes that load the plugin, not for PostgreSQL.
@@ -247,11 +269,12 @@ record dashboard "$dashboard_pid"
 
 export SURVEILLX_GALLERY="$SURVEILLX_DB"
 export SURVEILLX_SIO_URL="http://127.0.0.1:$dash_port"
-"$build/launcher/surveillx-launcher" --port "$port" "${launcher_args[@]}" \
-  pipelines/classroom.pipe &
+"$build/launcher/surveillx-launcher" --port "$port" "${secret_args[@]}" \
+  "${launcher_args[@]}" pipelines/classroom.pipe &
 launcher_pid=$!
 record launcher "$launcher_pid"
-echo "run: dashboard http://127.0.0.1:$dash_port/ — cameras POST http://<host>:$port/offer"
+echo "run: dashboard http://127.0.0.1:$dash_port/ — cameras POST http://<host>:$port/offer" \
+  "with the token in $secrets/operator-token (or a camera token: docs/security.md)"
 
 # Either one exiting on its own ends the job: the EXIT trap stops the other
 # and the database. A signal interrupts the wait and goes the same way.

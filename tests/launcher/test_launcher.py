@@ -185,7 +185,7 @@ class Env:
             return None
 
     def browser(self, camera_id, photo, duration, name=None, delete=True,
-                size=(640, 480)):
+                size=(640, 480), url=None, chromium_flags=()):
         """Headless Chromium publishing a y4m of @photo (faces/NAME.jpg, or
         a path) at @size from the launcher's own page over WHIP. The page
         is opened from 127.0.0.1 (a secure context, so getUserMedia
@@ -199,18 +199,21 @@ class Env:
                             '--frames', '30', '--size', '%dx%d' % size],
                            check=True, stdout=subprocess.DEVNULL)
         port = self.base.rsplit(':', 1)[1]
-        url = 'http://127.0.0.1:%s/?camera=%s&autostart=1' % (port, camera_id)
+        url = url or 'http://127.0.0.1:%s/?camera=%s&autostart=1' % (
+            port, camera_id)
         name = name or camera_id
         args = [PYTHON, BROWSER, '--url', url, '--y4m', y4m, '--duration',
                 str(duration), '--log',
                 os.path.join(self.tmp, 'chromium-%s.stderr' % name)]
+        for flag in chromium_flags:
+            args.append('--chromium-flag=' + flag)
         if not delete:
             args.append('--no-delete')
         return self.procs.start(args, os.path.join(
             self.tmp, 'camera-%s.log' % name))
 
     def start_launcher(self, pipe, extra=(), env_extra=None,
-                       address=ADDR):
+                       address=ADDR, wrapper=()):
         env = dict(os.environ)
         env.setdefault('SURVEILLX_MODEL_DIR',
                        os.path.join(SOURCE_ROOT, 'models'))
@@ -220,6 +223,7 @@ class Env:
         env.update(env_extra or {})
         log = os.path.join(self.tmp, 'launcher.log')
         self.launcher = self.procs.start(
+            list(wrapper) +
             [LAUNCHER, '--address', address, '--port', '0', '--ice-address',
              ADDR, os.path.join(SOURCE_ROOT, 'pipelines', pipe)] +
             list(extra), log, env=env)
@@ -227,7 +231,7 @@ class Env:
         def listening():
             with open(log) as f:
                 for line in f:
-                    if 'listening on http://' in line:
+                    if 'listening on http' in line:
                         return line.split('listening on ')[1].split()[0]
             return None
         uri = wait_for(listening, 30)
@@ -237,7 +241,8 @@ class Env:
             raise SystemExit(1)
         self.base = uri.rstrip('/')
         if address == '0.0.0.0':  # every address of the namespace
-            self.base = 'http://%s:%s' % (ADDR, self.base.rsplit(':', 1)[1])
+            self.base = '%s://%s:%s' % (self.base.split(':', 1)[0], ADDR,
+                                        self.base.rsplit(':', 1)[1])
 
     def camera(self, camera_id, photo, duration, token=None, name=None,
                extra=()):
@@ -466,6 +471,15 @@ def case_bad_requests(env):
     check(status == 400 and 'nested deeper' in body.get('error', ''),
           '30,000 nested arrays -> 400, not a stack overflow (%s %s)' %
           (status, body))
+    # a '"' in a comment hid 65,400 levels from the old nesting count;
+    # json-glib takes comments, JSON does not
+    hidden = b'/*"*/' + b'[' * 65400
+    status, body = http('POST', url, hidden, auth)
+    check(status == 400 and 'comment' in body.get('error', ''),
+          'comment hiding 65,400 levels -> 400 (%s %s)' % (status, body))
+    status, body = http('POST', url, b"{'sdp': 'v=0', 'type': 'offer'}", auth)
+    check(status == 400 and 'single-quoted' in body.get('error', ''),
+          'single-quoted JSON -> 400 (%s %s)' % (status, body))
     status, body = http('POST', url, b'[1, 2]', auth)
     check(status == 400, 'JSON not an object -> 400')
     status, body = http('POST', url, {'sdp': 'hello', 'type': 'offer'}, auth)
@@ -682,17 +696,23 @@ def case_signaling(env):
 
     # FastRTC's failure shapes, HTTP 200 as FastRTC sends them
     url = env.base + '/webrtc/offer'
+    json_type = {'Content-Type': 'application/json'}
     status, body = http('POST', url, {
         'type': 'ice-candidate', 'webrtc_id': 'nobody',
         'candidate': {'candidate': 'candidate:1 1 udp 1 192.0.2.2 9 typ host',
-                      'sdpMid': '0', 'sdpMLineIndex': 0}})
+                      'sdpMid': '0', 'sdpMLineIndex': 0}}, json_type)
     check(status == 200 and body.get('status') == 'failed' and
           body['meta']['error'] == 'unknown_connection',
           'FastRTC: unknown webrtc_id -> unknown_connection (%s %s)' %
           (status, body))
-    status, body = http('POST', url, b'{"type": "offer"', {})
+    status, body = http('POST', url, b'{"type": "offer"', json_type)
     check(status == 400 and body.get('status') == 'failed',
           'FastRTC: malformed JSON -> 400 in FastRTC\'s shape')
+    # a form or text/plain POST is what any web page sends unasked
+    status, body = http('POST', url, b'{"type": "offer"}',
+                        {'Content-Type': 'text/plain'})
+    check(status == 415 and body.get('status') == 'failed',
+          'FastRTC: text/plain body -> 415 (%s %s)' % (status, body))
 
     # WHIP errors
     status, body = http('POST', env.base + '/whip/room-x', b'v=0\r\n',
@@ -956,6 +976,291 @@ def case_soak(env):
     check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
 
 
+# A VP8 offer GstSDP and the launcher's checks accept; negotiation then
+# fails (no ICE credentials), which is all the attacks below need.
+FAKE_VP8_OFFER = ('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n'
+                  'm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n'
+                  'a=rtpmap:96 VP8/90000\r\na=mid:0\r\na=recvonly\r\n')
+
+
+def proc_status(pid, field):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    return -1
+
+
+def open_fds(pid):
+    return len(os.listdir('/proc/%d/fd' % pid))
+
+
+def push_body(url_base, path, headers, total, seconds=5.0):
+    """POSTs a body of @total bytes as fast as the launcher takes it,
+    reading any answer meanwhile as a browser would: (the answer's status
+    line or None, bytes the launcher took before it stopped reading)."""
+    import select
+    host, port = url_base.split('//')[1].rsplit(':', 1)
+    s = socket.create_connection((host, int(port)), timeout=seconds)
+    head = 'POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n' % (
+        path, host, total)
+    head += ''.join('%s: %s\r\n' % kv for kv in headers.items()) + '\r\n'
+    s.sendall(head.encode())
+    s.setblocking(False)
+    chunk = b'x' * 65536
+    sent = 0
+    status = None
+    end = time.time() + seconds
+    try:
+        while time.time() < end:
+            r, w, _ = select.select([s], [s] if sent < total else [], [], 0.5)
+            if r:
+                reply = s.recv(4096)
+                if not reply:
+                    break
+                if status is None and reply.startswith(b'HTTP/1.1 '):
+                    status = reply.split(b'\r\n', 1)[0].decode()
+            if w:
+                sent += s.send(chunk)
+    except (BrokenPipeError, ConnectionResetError, BlockingIOError):
+        pass
+    s.close()
+    return status, sent
+
+
+def case_hardening(env):
+    """What anyone on the network can try against the launcher: bodies
+    after a refusal, thousands of idle connections, a slow request, a
+    camera hijack, a replace loop, running out of file descriptors. Each
+    gets its answer and the real camera streams on."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096),
+                                                max(hard, 4096)))
+    secret = 'camera-secret-' + os.urandom(8).hex()
+    operator = 'op-' + os.urandom(8).hex()
+
+    def camera_token(camera_id):
+        return subprocess.run(
+            [LAUNCHER, '--camera-token', camera_id],
+            env=dict(os.environ, SURVEILLX_CAMERA_SECRET=secret),
+            check=True, capture_output=True, text=True).stdout.strip()
+    room1, room2 = camera_token('room-1'), camera_token('room-2')
+    check(room1.startswith('room-1.') and room1 != room2,
+          '--camera-token prints a token per camera')
+
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', [
+        '--max-cameras', '2', '--request-timeout', '2000',
+        '--idle-timeout', '3000', '--max-connections-per-address', '100'],
+        env_extra={'SURVEILLX_TOKEN': operator,
+                   'SURVEILLX_CAMERA_SECRET': secret})
+    pid = env.launcher.pid
+    op_auth = {'Authorization': 'Bearer ' + operator}
+    cam = env.camera('room-1', 'bbt4', 120, token=room1)
+    check(bool(wait_for(lambda: len(env.frames('room-1')) >= 5, 60)),
+          'room-1 streams with its own camera token')
+
+    # ---- hijack: nobody but room-1's credential may replace room-1
+    offer = {'sdp': FAKE_VP8_OFFER, 'type': 'offer', 'camera_id': 'room-1'}
+    for who, headers, want in (
+            ('the operator token', op_auth, 409),
+            ("room-2's token", {'Authorization': 'Bearer ' + room2}, 403),
+            ('a forged token', {'Authorization': 'Bearer room-1.' + '0' * 64},
+             401),
+            ('no token', {}, 401)):
+        headers = dict(headers, **{'Content-Type': 'application/json'})
+        status, body = http('POST', env.base + '/offer', offer, headers)
+        check(status == want, 'hijack of room-1 with %s -> %d (%s %s)' % (
+            who, want, status, body))
+    status, _ = http('POST', env.base + '/whip/room-1', FAKE_VP8_OFFER.encode(),
+                     dict(op_auth, **{'Content-Type': 'application/sdp'}))
+    check(status == 409, 'WHIP hijack of room-1 -> 409 (%s)' % status)
+    m = env.metrics(op_auth)
+    check(m.get('surveillx_camera_restarts_total{camera_id="room-1"}', 0) == 0,
+          'room-1 was never replaced')
+    n = len(env.frames('room-1'))
+    check(bool(wait_for(lambda: len(env.frames('room-1')) > n + 5, 20)),
+          'room-1 streams on through the hijack attempts')
+
+    # ---- a replace loop cannot pile up pipelines
+    most = 0
+    codes = {}
+    for i in range(30):
+        status, _ = http('POST', env.base + '/whip/room-2',
+                         FAKE_VP8_OFFER.encode(),
+                         {'Authorization': 'Bearer ' + room2,
+                          'Content-Type': 'application/sdp'})
+        codes[status] = codes.get(status, 0) + 1
+        most = max(most, env.metrics(op_auth).get('surveillx_pipelines', 0))
+    print('   replace loop: responses %s, at most %d pipelines' % (codes, most),
+          flush=True)
+    check(most <= 2, 'replace loop: never more than --max-cameras 2 '
+          'pipelines, stopping ones included (%d)' % most)
+
+    # ---- bodies after a refusal are neither read to the end nor kept
+    hwm = proc_status(pid, 'VmHWM')
+    for what, headers, want in (
+            ('no token', {'Content-Type': 'application/json'}, '401'),
+            ('over --max-body', dict(op_auth, **{
+                'Content-Type': 'application/json'}), '413')):
+        status, sent = push_body(env.base, '/offer', headers, 300 << 20)
+        print('   %s: %s after %.1f MB of a 300 MB body' % (
+            what, status, sent / 1e6), flush=True)
+        check(status is not None and want in status,
+              '%s: answered %s at once (%s)' % (what, want, status))
+        check(sent < 64 << 20, '%s: the launcher stopped reading (took %.1f '
+              'MB)' % (what, sent / 1e6))
+    grew = (proc_status(pid, 'VmHWM') - hwm) / 1024
+    check(grew < 32, 'peak RSS +%.1f MB after two 300 MB bodies (< 32)' % grew)
+
+    # ---- 2,000 idle connections from one address, then a slow request
+    fds_before = open_fds(pid)
+    idle = []
+    for i in range(2000):
+        s = socket.socket()
+        s.bind(('192.0.2.2', 0))
+        s.setblocking(False)
+        try:
+            s.connect((ADDR, int(env.base.rsplit(':', 1)[1])))
+        except BlockingIOError:
+            pass
+        idle.append(s)
+    status, _ = http('GET', env.base + '/healthz', timeout=5)
+    check(status == 200, '/healthz answers beside 2,000 idle connections '
+          '(%s)' % status)
+    # connects that overflowed the kernel's queues are retried by it
+    wait_for(lambda: env.metrics(op_auth).get(
+        'surveillx_http_connections_refused_total', 0) >= 1800, 15, step=0.5)
+    m = env.metrics(op_auth)
+    print('   2,000 idle: open %s, refused %s' % (
+        m.get('surveillx_http_connections'),
+        m.get('surveillx_http_connections_refused_total')), flush=True)
+    check(m.get('surveillx_http_connections', 0) <= 102,
+          'at most --max-connections-per-address (100) kept from one address')
+    check(m.get('surveillx_http_connections_refused_total', 0) >= 1800,
+          'the rest refused')
+    slow = socket.create_connection((ADDR, int(env.base.rsplit(':', 1)[1])))
+    slow.settimeout(0.2)
+    t0 = time.time()
+    closed_after = None
+    for ch in b'GET /healthz HTTP/1.1\r\nHost: x\r\n' * 10:
+        try:
+            slow.send(bytes([ch]))
+            if slow.recv(1) == b'':
+                closed_after = time.time() - t0
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            closed_after = time.time() - t0
+            break
+        if time.time() - t0 > 8:
+            break
+    slow.close()
+    check(closed_after is not None and closed_after < 4,
+          'a request trickled a byte at a time is cut at --request-timeout '
+          '2 s (after %s s)' % closed_after)
+    time.sleep(3)
+    for s in idle:
+        s.close()
+    time.sleep(1)
+    m = env.metrics(op_auth)
+    check(m.get('surveillx_http_connections_timed_out_total', 0) >= 100,
+          'idle connections closed by the launcher (%s)' %
+          m.get('surveillx_http_connections_timed_out_total'))
+    check(m.get('surveillx_http_connections', 99) <= 2,
+          'no connection left open (%s)' % m.get('surveillx_http_connections'))
+    fds_after = open_fds(pid)
+    check(fds_after <= fds_before + 4, 'open fds back to %d (were %d)' % (
+        fds_after, fds_before))
+    n = len(env.frames('room-1'))
+    check(bool(wait_for(lambda: len(env.frames('room-1')) > n + 5, 20)),
+          'room-1 streamed through all of it')
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+    cam.wait(timeout=60)
+
+    # ---- out of file descriptors: accepting pauses, then resumes
+    env.start_launcher('preview.pipe', [
+        '--max-connections', '2000', '--max-connections-per-address', '2000'],
+        wrapper=['prlimit', '--nofile=256:256'])
+    pid = env.launcher.pid
+    port = int(env.base.rsplit(':', 1)[1])
+    flood = []
+    for i in range(320):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect((ADDR, port))
+        except BlockingIOError:
+            pass
+        flood.append(s)
+    time.sleep(2)
+    m = env.metrics()
+    check(m.get('surveillx_http_accept_paused_total', 0) >= 1,
+          'the launcher ran out of descriptors and paused accepting (%s)' %
+          m.get('surveillx_http_accept_paused_total'))
+    for s in flood:
+        s.close()
+    ok = wait_for(lambda: http('GET', env.base + '/healthz', timeout=3)[0]
+                  == 200, 15)
+    check(bool(ok), '/healthz answers once the connections closed')
+    cam = env.camera('room-3', 'bbt5', 20)
+    check(bool(wait_for(lambda: len(env.frames('room-3')) >= 5, 60)),
+          'a camera connects after the descriptor exhaustion')
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+    cam.wait(timeout=60)
+
+
+def case_https(env):
+    """HTTPS in the launcher (--tls-cert/--tls-key): headless Chromium opens
+    the publisher page from https://192.0.2.1 -- not localhost, so only TLS
+    makes it a secure context with a camera -- trusting the test CA's
+    server key, and streams over WHIP. Plain HTTP to the port gets
+    nothing, and a client that does not trust the CA refuses it."""
+    import ssl
+    from testca import TestCA
+    ca = TestCA(os.path.join(env.tmp, 'ca'))
+    cert, key = ca.issue('launcher', [ADDR])
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', ['--tls-cert', cert, '--tls-key', key],
+                       address='0.0.0.0')
+    check(env.base.startswith('https://'), 'the launcher says https:// (%s)'
+          % env.base)
+    trusting = ssl.create_default_context(cafile=ca.cert)
+    with urllib.request.urlopen(env.base + '/healthz', timeout=10,
+                                context=trusting) as r:
+        check(r.status == 200, 'GET /healthz over TLS, certificate checked')
+    try:
+        urllib.request.urlopen(env.base + '/healthz', timeout=10)
+        check(False, 'a client without the CA must refuse the certificate')
+    except urllib.error.URLError as e:
+        check('CERTIFICATE_VERIFY_FAILED' in str(e),
+              'a client without the CA refuses it (%s)' % e)
+    plain = 'http://' + env.base.split('://', 1)[1]
+    try:
+        status, _ = http('GET', plain + '/healthz', timeout=10)
+    except (OSError, http_client_errors()) as e:
+        status = type(e).__name__
+    check(status != 200, 'plain HTTP to the HTTPS port gets no answer (%s)'
+          % status)
+    url = '%s/?camera=lan-1&autostart=1' % env.base
+    cam = env.browser('lan-1', 'bbt4', 25, url=url, chromium_flags=[
+        '--ignore-certificate-errors-spki-list=' + ca.spki_sha256(cert)])
+    check(bool(wait_for(lambda: len(env.frames('lan-1')) >= 10, 60)),
+          'Chromium on https://%s publishes its camera' % ADDR)
+    cam.wait(timeout=90)
+    stopped = browser_events(cam, 'stopped')
+    check(stopped and stopped[0].get('delete_status') == 200,
+          'the page\'s Stop: DELETE over HTTPS -> 200 (%s)' % stopped)
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
+def http_client_errors():
+    import http.client
+    return http.client.HTTPException
+
+
 def case_broken_vp8(env):
     """A camera whose VP8 frames are corrupted on the way (random bytes,
     passed through without re-encoding by bench/loadgen's GStreamer
@@ -1217,7 +1522,17 @@ class MainJob:
     def stream(self, camera_id):
         """A camera streams through this run: named frames reach the
         dashboard's viewers. The camera keeps streaming afterwards."""
-        cam = self.env.camera(camera_id, 'bbt4', 60)
+        token_file = os.path.join(self.var, 'secrets', 'operator-token')
+        check(os.stat(token_file).st_mode & 0o077 == 0,
+              'run.sh made the operator token, readable by its user only')
+        with open(token_file) as f:
+            token = f.read().strip()
+        status, _ = http('POST', self.env.base + '/offer', {
+            'sdp': FAKE_VP8_OFFER, 'type': 'offer', 'camera_id': camera_id},
+            {'Content-Type': 'application/json'})
+        check(status == 401, '%s: the main job refuses a camera without '
+              'the token (%s)' % (camera_id, status))
+        cam = self.env.camera(camera_id, 'bbt4', 60, token=token)
         got = wait_for(lambda: len(self.viewer.frames(camera_id)) >= 10 and
                        ONLY_IN['bbt4'] <= labels(
                            self.viewer.frames(camera_id)), 90)
@@ -1393,6 +1708,8 @@ CASES = {
     'soak': case_soak,
     'broken-vp8': case_broken_vp8,
     'main-job': case_main_job,
+    'hardening': case_hardening,
+    'https': case_https,
 }
 
 
