@@ -496,6 +496,58 @@ def case_bad_config(pg, tmp):
           'conninfo property reads back redacted (%s)' % shown)
 
 
+def case_tls(pg, tmp):
+    """PostgreSQL over TLS with sslmode=verify-full and the school's own CA
+    (docs/security.md): rows land over an encrypted connection; a server
+    whose certificate another CA signed, or that names another host, is
+    refused and nothing is written to it."""
+    from testca import TestCA
+    ca = TestCA(os.path.join(tmp, 'ca'))
+    other = TestCA(os.path.join(tmp, 'other'), 'another CA')
+    cert, key = ca.issue('db', ['127.0.0.1', 'localhost'])
+    pg.enable_ssl(cert, key)
+
+    def sink(root, spool_name, camera):
+        return Sink(conninfo=pg.conninfo() + ' sslmode=verify-full '
+                    'sslrootcert=' + root,
+                    **{'camera-id': camera,
+                       'spool-location': os.path.join(tmp, spool_name)})
+
+    s = sink(ca.cert, 'tls.spool', 'room-tls')
+    check(s.start(), 'sink starts with sslmode=verify-full')
+    s.push([{'id': 'S1', 'label': 'Ada L', 'distance': 0.3}])
+    check(s.wait_written(), 'the sighting is written over TLS')
+    encrypted = pg.query(
+        "SELECT bool_and(s.ssl), count(*) FROM pg_stat_ssl s JOIN "
+        "pg_stat_activity a USING (pid) WHERE a.backend_type = 'client "
+        "backend' AND a.pid <> pg_backend_pid() AND a.datname = 'surveillx'")
+    print('   sink connections (all TLS, count):', encrypted, flush=True)
+    check(encrypted[0][0] is True and encrypted[0][1] >= 1,
+          'the sink\'s connection is TLS (pg_stat_ssl: %s)' % encrypted)
+    s.finish()
+    check([r[0] for r in rows(pg)] == ['S1'], 'its row landed')
+
+    def refused(root, what, camera):
+        s = sink(root, camera + '.spool', camera)
+        if s.start():
+            s.push([{'id': 'S2', 'label': 'Grace H', 'distance': 0.3}])
+            s.wait_for(lambda m: m.type in (Gst.MessageType.ERROR,
+                                            Gst.MessageType.WARNING), 20)
+        texts = [e[0].message + ' ' + (e[1] or '')
+                 for e in s.errors() + s.warnings()]
+        s.stop()
+        print('   %s: %s' % (what, texts[:1]), flush=True)
+        check(any('certificate' in t for t in texts),
+              '%s: refused, and the message says certificate' % what)
+
+    refused(other.cert, 'a CA that did not sign the server', 'room-other')
+    # the right CA, but a certificate for another host name
+    pg.enable_ssl(*ca.issue('elsewhere', ['db.school.example']))
+    refused(ca.cert, 'a certificate for another host', 'room-name')
+    check([r[0] for r in rows(pg)] == ['S1'],
+          'nothing was written through a refused connection')
+
+
 def case_spool_errors(pg, tmp):
     afile = os.path.join(tmp, 'plainfile')
     open(afile, 'w').close()
@@ -584,6 +636,7 @@ CASES = {
     'spool-replay': case_spool_replay,
     'bad-config': case_bad_config,
     'spool-errors': case_spool_errors,
+    'tls': case_tls,
     'disk-full': case_disk_full,
     'recognised': case_recognised,
 }

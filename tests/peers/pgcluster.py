@@ -13,6 +13,7 @@ caller. Nothing outside the temporary directory is touched.
         pg.kill()                   # SIGKILL the whole server (crash)
         pg.start()                  # restart after kill() or stop()
         pg.stop()                   # clean shutdown
+        pg.enable_ssl(cert, key)    # TLS from now on (restarts)
         pg.query("SELECT 1")        # rows, via psycopg2
 
 Run directly for a manual cluster: `pgcluster.py` prints its conninfo and
@@ -168,6 +169,21 @@ class PgCluster:
     def restart(self):
         self.stop()
         self.start()
+
+    def enable_ssl(self, cert, key):
+        """Serve TLS with @cert/@key (PEM; e.g. from testca.TestCA) and
+        restart: clients may then use sslmode=verify-full."""
+        for src, name, mode in ((cert, 'server.crt', 0o644),
+                                (key, 'server.key', 0o600)):
+            dst = os.path.join(self.datadir, name)
+            shutil.copyfile(src, dst)
+            os.chmod(dst, mode)
+            if self._uid is not None:
+                os.chown(dst, self._uid, self._gid)
+        with open(os.path.join(self.datadir, 'postgresql.conf'), 'a') as f:
+            f.write("ssl = on\nssl_cert_file = 'server.crt'\n"
+                    "ssl_key_file = 'server.key'\n")
+        self.restart()
 
     def cleanup(self):
         self.kill()
