@@ -223,8 +223,9 @@ class Env:
         env.update(env_extra or {})
         log = os.path.join(self.tmp, 'launcher.log')
         self.launcher = self.procs.start(
-            list(wrapper) +
-            [LAUNCHER, '--address', address, '--port', '0', '--ice-address',
+            list(wrapper) + [LAUNCHER] +
+            (['--address', address] if address else []) +
+            ['--port', '0', '--ice-address',
              ADDR, os.path.join(SOURCE_ROOT, 'pipelines', pipe)] +
             list(extra), log, env=env)
 
@@ -240,7 +241,8 @@ class Env:
             self.dump()
             raise SystemExit(1)
         self.base = uri.rstrip('/')
-        if address == '0.0.0.0':  # every address of the namespace
+        if address in ('0.0.0.0', None) and '0.0.0.0' in self.base:
+            # every address of the namespace
             self.base = '%s://%s:%s' % (self.base.split(':', 1)[0], ADDR,
                                         self.base.rsplit(':', 1)[1])
 
@@ -1261,6 +1263,61 @@ def http_client_errors():
     return http.client.HTTPException
 
 
+def case_defaults(env):
+    """Safe defaults and small guards: without a credential the launcher
+    is reachable from this host only (--insecure opens it); TURN servers
+    from a file stay out of /proc; a %0A in a path cannot forge a log line;
+    offers with too many sections are refused."""
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', address=None)
+    port = int(env.base.rsplit(':', 1)[1])
+    check(env.base.startswith('http://127.0.0.1:'),
+          'no credential, no --address: 127.0.0.1 only (%s)' % env.base)
+    try:
+        socket.create_connection((ADDR, port), timeout=3).close()
+        reached = True
+    except OSError:
+        reached = False
+    check(not reached, 'not reachable on %s' % ADDR)
+    with open(env.launcher.log) as f:
+        check('listening on 127.0.0.1 only' in f.read(),
+              'the launcher says why it listens on loopback only')
+    # a forged log line through the path, and oversized offers
+    status, _ = http('GET', env.base + '/whip/a%0Aforged-line%0Ab/c/d')
+    check(status == 404, 'odd WHIP path -> 404 (%s)' % status)
+    head = ('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n')
+    video = ('m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n'
+             'a=rtpmap:96 VP8/90000\r\n')
+    data = 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n'
+    for what, sdp in (('9 sections', head + video * 9),
+                      ('2 data channels', head + video + data * 2)):
+        status, body = http('POST', env.base + '/whip/cap-1', sdp.encode(),
+                            {'Content-Type': 'application/sdp'})
+        check(status == 400 and 'sections' in str(body),
+              'an offer with %s -> 400 (%s %s)' % (what, status, body))
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+    with open(env.launcher.log) as f:
+        lines = f.read().splitlines()
+    check(not any(l.startswith('forged-line') for l in lines),
+          'no log line starts with what the path smuggled in')
+
+    turn_file = os.path.join(env.tmp, 'turn.conf')
+    with open(turn_file, 'w') as f:
+        f.write('# TURN for the cameras\nturn://alice:s3cret@127.0.0.1:3479\n')
+    env.start_launcher('preview.pipe', ['--insecure', '--turn-file',
+                                        turn_file], address=None)
+    check('0.0.0.0' in open(env.launcher.log).read(),
+          '--insecure: every interface')
+    with open('/proc/%d/cmdline' % env.launcher.pid, 'rb') as f:
+        check(b's3cret' not in f.read(), 'the TURN password is not in /proc')
+    req = urllib.request.Request(env.base + '/whip/room-1', method='OPTIONS')
+    with urllib.request.urlopen(req, timeout=10) as r:
+        links = r.headers.get_all('Link') or []
+    check(any('credential="s3cret"' in l for l in links),
+          '--turn-file: the TURN server is offered (%s)' % links)
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
 def case_broken_vp8(env):
     """A camera whose VP8 frames are corrupted on the way (random bytes,
     passed through without re-encoding by bench/loadgen's GStreamer
@@ -1710,6 +1767,7 @@ CASES = {
     'main-job': case_main_job,
     'hardening': case_hardening,
     'https': case_https,
+    'defaults': case_defaults,
 }
 
 
