@@ -640,8 +640,12 @@ def case_hostile_server():
                   f"({server.requests} requests)")
             check(reasons and all(reason in x for x in reasons),
                   f"{mode}: each drop says why ({reasons[:2]})")
-            # the server sent 64 MiB per request in `endless`
-            check(grew < 24, f"{mode}: memory bounded (peak +{grew:.1f} MiB)")
+            # the server sent 64 MiB per request in `endless`: one response
+            # kept whole is 64 MiB and more. AddressSanitizer's quarantine
+            # keeps what was freed (measured +35 MiB over 6 capped reads)
+            limit = 48 if "libasan" in os.environ.get("LD_PRELOAD", "") else 24
+            check(grew < limit, f"{mode}: memory bounded (peak +{grew:.1f} "
+                  f"MiB, < {limit})")
 
 
 def case_tls():
@@ -677,8 +681,16 @@ def case_tls():
     with Server(tls=(cert, key, ca.cert)) as server:
         for transport in ("websocket", "polling"):
             server.get("/control/reset")
-            _, stats = run_frames(server, 10, f"transport={transport} "
-                                  f"tls-ca-file={ca.cert}")
+            # paced like a camera's 5 frames/s to the dashboard: a source
+            # faster than the link (long-polling over TLS under a
+            # sanitizer) would see frames dropped by design
+            r = Run("videotestsrc num-buffers=10 is-live=true ! "
+                    "video/x-raw,width=320,height=240,framerate=5/1 ! "
+                    "jpegenc ! " + sink_desc(
+                        server, f"camera-id=7 transport={transport} "
+                        f"tls-ca-file={ca.cert}"))
+            eos, stats = r.run()
+            check(eos, f"{transport} over TLS: EOS")
             assert_all_frames(server, 10, 7, False)
             check(stats["transport"] == transport,
                   f"{transport} over TLS ({stats['transport']})")
