@@ -140,6 +140,13 @@ class Run:
                 if m.type == Gst.MessageType.ELEMENT
                 and m.get_structure().get_name() == name]
 
+    def connect_errors(self):
+        """Why the sink could not connect: failures before the namespace
+        is joined show in its stats only (last-error)."""
+        return [st.get_string("last-error")
+                for st in self.elements("socketiosink-stats")
+                if st.get_string("last-error")]
+
     def start(self):
         return self.pipeline.set_state(Gst.State.PLAYING)
 
@@ -628,10 +635,7 @@ def case_hostile_server():
             before = peak_rss_mib()  # plugins loaded by now
             r.start()
             r.poll(6)
-            # failures before the namespace is joined show in stats only
-            reasons = [st.get_string("last-error")
-                       for st in r.elements("socketiosink-stats")
-                       if st.get_string("last-error")]
+            reasons = r.connect_errors()
             r.stop()
             grew = peak_rss_mib() - before
             log(f"{mode}: {server.requests} requests, peak RSS +{grew:.1f} "
@@ -667,9 +671,7 @@ def case_tls():
             f"tls-ca-file={ca_file}"))
         r.start()
         r.poll(4)
-        reasons = [st.get_string("last-error")
-                   for st in r.elements("socketiosink-stats")
-                   if st.get_string("last-error")]
+        reasons = r.connect_errors()
         r.stop()
         got = server.stats()["frames"]
         log(f"{what}: {got} frames, reasons {reasons[:1]}")
