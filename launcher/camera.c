@@ -9,6 +9,9 @@
  * threads and are forwarded the same way.
  */
 #include "camera.h"
+#include "sdpoffer.h"
+
+#include <surveillx/faceresult.h>
 
 #include <gio/gio.h>
 #include <gst/rtp/rtp.h>
@@ -21,8 +24,6 @@
 
 GST_DEBUG_CATEGORY_STATIC (sx_camera_debug);
 #define GST_CAT_DEFAULT sx_camera_debug
-
-#define TWCC_URI_PART "transport-wide-cc-extensions"
 
 struct _SxCamera {
   gchar *id;
@@ -114,6 +115,12 @@ sx_camera_unref (SxCamera *camera)
   g_atomic_rc_box_release_full (camera, (GDestroyNotify)camera_free);
 }
 
+GstElement *
+sx_camera_get_pipeline (SxCamera *camera)
+{
+  return camera->pipeline;
+}
+
 const gchar *
 sx_camera_get_id (SxCamera *camera)
 {
@@ -162,7 +169,7 @@ stop_self (SxCamera *camera, const gchar *reason)
 {
   if (camera->stopped || camera->stopped_func == NULL)
     return;
-  GST_INFO ("camera %s stops: %s", camera->id, reason);
+  GST_INFO_OBJECT (camera->pipeline, "stops: %s", reason);
   SxCameraStoppedFunc func = camera->stopped_func;
   camera->stopped_func = NULL; /* reported once */
   func (camera, reason, camera->stopped_data);
@@ -227,21 +234,21 @@ on_pad_added (GstElement *webrtc, GstPad *pad, SxCamera *camera)
         pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
         count_frames_probe, camera, NULL);
   if (gst_pad_is_linked (pad)) {
-    GST_INFO ("camera %s: %s linked by the pipe file", camera->id,
-              GST_PAD_NAME (pad));
+    GST_INFO_OBJECT (camera->pipeline, "%s linked by the pipe file",
+                     GST_PAD_NAME (pad));
     return;
   }
-  GST_WARNING ("camera %s: the pipe file takes no %s track (%s): discarded",
-               camera->id, video ? "further video" : "non-video",
-               GST_PAD_NAME (pad));
+  GST_WARNING_OBJECT (
+      camera->pipeline, "the pipe file takes no %s track (%s): discarded",
+      video ? "further video" : "non-video", GST_PAD_NAME (pad));
   GstElement *sink = gst_element_factory_make ("fakesink", NULL);
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
   gst_bin_add (GST_BIN (camera->pipeline), sink);
   gst_element_sync_state_with_parent (sink);
   g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (sink, "sink");
   if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
-    GST_WARNING ("camera %s: could not discard %s", camera->id,
-                 GST_PAD_NAME (pad));
+    GST_WARNING_OBJECT (camera->pipeline, "could not discard %s",
+                        GST_PAD_NAME (pad));
 }
 
 /* ---- ICE state ---- */
@@ -265,7 +272,7 @@ ice_state_changed_main (gpointer user_data)
     return G_SOURCE_REMOVE;
   GstWebRTCICEConnectionState state;
   g_object_get (camera->webrtc, "ice-connection-state", &state, NULL);
-  GST_INFO ("camera %s: ICE connection state %d", camera->id, state);
+  GST_INFO_OBJECT (camera->pipeline, "ICE connection state %d", state);
   switch (state) {
     case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
     case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
@@ -318,7 +325,7 @@ on_channel_message (GObject *channel, const gchar *text, SxCamera *camera)
 {
   /* FastRTC clients talk on their channel (e.g. "pause"); nothing in a
    * camera pipeline answers, but it is worth seeing when debugging */
-  GST_DEBUG ("camera %s: data channel message: %.200s", camera->id, text);
+  GST_DEBUG_OBJECT (camera->pipeline, "data channel message: %.200s", text);
 }
 
 /* FastRTC's clients open a data channel with their offer; webrtcbin
@@ -329,8 +336,8 @@ on_data_channel (GstElement *webrtc, GObject *channel, SxCamera *camera)
 {
   g_autofree gchar *label = NULL;
   g_object_get (channel, "label", &label, NULL);
-  GST_INFO ("camera %s: data channel '%s' opened by the peer", camera->id,
-            label ? label : "");
+  GST_INFO_OBJECT (camera->pipeline, "data channel '%s' opened by the peer",
+                   label ? label : "");
   g_signal_connect (channel, "on-message-string",
                     G_CALLBACK (on_channel_message), camera);
   g_mutex_lock (&camera->lock);
@@ -351,13 +358,13 @@ sx_camera_add_ice_candidate (SxCamera *camera, guint mline,
     c->candidate = g_strdup (candidate);
     g_queue_push_tail (&camera->early_candidates, c);
     g_mutex_unlock (&camera->lock);
-    GST_DEBUG ("camera %s: candidate queued until the offer is applied",
-               camera->id);
+    GST_DEBUG_OBJECT (camera->pipeline,
+                      "candidate queued until the offer is applied");
     return;
   }
   g_mutex_unlock (&camera->lock);
-  GST_DEBUG ("camera %s: remote candidate for m-line %u: %s", camera->id, mline,
-             candidate);
+  GST_DEBUG_OBJECT (camera->pipeline, "remote candidate for m-line %u: %s",
+                    mline, candidate);
   g_signal_emit_by_name (camera->webrtc, "add-ice-candidate", mline, candidate);
 }
 
@@ -397,7 +404,7 @@ sink_flushed (SxCamera *camera, GstObject *sink)
   GList *l = g_list_find (camera->eos_waiting, sink);
   if (l == NULL)
     return;
-  GST_INFO ("camera %s: %s flushed", camera->id, GST_OBJECT_NAME (sink));
+  GST_INFO_OBJECT (camera->pipeline, "%s flushed", GST_OBJECT_NAME (sink));
   gst_object_unref (l->data);
   camera->eos_waiting = g_list_delete_link (camera->eos_waiting, l);
   if (camera->eos_waiting == NULL && camera->eos_func) {
@@ -418,9 +425,9 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
       g_autoptr (GError) err = NULL;
       g_autofree gchar *debug = NULL;
       gst_message_parse_error (msg, &err, &debug);
-      g_warning ("camera %s: error from %s: %s (%s)", camera->id,
-                 GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message,
-                 debug ? debug : "");
+      GST_WARNING_OBJECT (camera->pipeline, "error from %s: %s (%s)",
+                          GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message,
+                          debug ? debug : "");
       g_autofree gchar *reason
           = g_strdup_printf ("pipeline error: %s", err->message);
       stop_self (camera, reason);
@@ -429,8 +436,8 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
     case GST_MESSAGE_WARNING: {
       g_autoptr (GError) err = NULL;
       gst_message_parse_warning (msg, &err, NULL);
-      g_message ("camera %s: warning from %s: %s", camera->id,
-                 GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message);
+      GST_INFO_OBJECT (camera->pipeline, "warning from %s: %s",
+                       GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message);
       break;
     }
     case GST_MESSAGE_EOS:
@@ -445,8 +452,8 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
           sink_flushed (camera, GST_MESSAGE_SRC (inner));
         if (inner)
           gst_message_unref (inner);
-      } else if (gst_structure_has_name (s, "facerecog")) {
-        const GValue *faces = gst_structure_get_value (s, "faces");
+      } else if (gst_structure_has_name (s, SX_FACE_MESSAGE_NAME)) {
+        const GValue *faces = gst_structure_get_value (s, SX_FACE_MSG_FACES);
         guint n = faces && GST_VALUE_HOLDS_LIST (faces)
                       ? gst_value_list_get_size (faces)
                       : 0;
@@ -455,7 +462,7 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
           gboolean carried = FALSE;
           if (GST_VALUE_HOLDS_STRUCTURE (face)
               && gst_structure_get_boolean (gst_value_get_structure (face),
-                                            "carried", &carried)
+                                            SX_FACE_FIELD_CARRIED, &carried)
               && carried)
             camera->faces_carried++;
         }
@@ -521,7 +528,7 @@ on_stats (GstPromise *promise, gpointer user_data)
   if (stats
       && gst_debug_category_get_threshold (sx_camera_debug) >= GST_LEVEL_LOG) {
     g_autofree gchar *text = gst_structure_to_string (stats);
-    GST_LOG ("camera %s: stats %s", camera->id, text);
+    GST_LOG_OBJECT (camera->pipeline, "stats %s", text);
   }
   const GstStructure *transport = stats ? stats_entry (stats, NULL) : NULL;
   const gchar *pair_id
@@ -538,7 +545,8 @@ on_stats (GstPromise *promise, gpointer user_data)
   if (type) {
     g_mutex_lock (&camera->lock);
     if (g_strcmp0 (camera->remote_candidate_type, type) != 0) {
-      GST_INFO ("camera %s: selected remote candidate is %s", camera->id, type);
+      GST_INFO_OBJECT (camera->pipeline, "selected remote candidate is %s",
+                       type);
       g_free (camera->remote_candidate_type);
       camera->remote_candidate_type = g_strdup (type);
     }
@@ -674,7 +682,7 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
       g_autofree gchar *shown
           = uri ? g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO)
                 : g_strdup ("(unparsable URI)");
-      g_warning ("camera %s: webrtcbin refused TURN server %s", id, shown);
+      GST_WARNING_OBJECT (pipeline, "webrtcbin refused TURN server %s", shown);
     }
   }
   g_object_get (webrtc, "ice-agent", &camera->ice_agent, NULL);
@@ -715,111 +723,6 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
   g_source_set_callback (camera->watchdog, watchdog_tick, camera, NULL);
   g_source_attach (camera->watchdog, camera->context);
   return camera;
-}
-
-/* ---- SDP ---- */
-
-/* The decimal number at the start of @text, within [@min, @max] and
- * followed by @next (a space, or '/' for extmap directions); -1 otherwise.
- * Not sscanf: "%d" on an out-of-range number is undefined behaviour. */
-static gint
-leading_number (const gchar *text, gint min, gint max, const gchar *next)
-{
-  gint value = 0;
-  const gchar *p = text;
-  for (; g_ascii_isdigit (*p); p++) {
-    value = value * 10 + (*p - '0');
-    if (value > max)
-      return -1;
-  }
-  if (p == text || value < min || *p == '\0' || strchr (next, *p) == NULL)
-    return -1;
-  return value;
-}
-
-gint
-sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
-                         guint *twcc_extmap_id)
-{
-  for (guint i = 0; i < gst_sdp_message_medias_len (offer); i++) {
-    const GstSDPMedia *m = gst_sdp_message_get_media (offer, i);
-    if (g_strcmp0 (gst_sdp_media_get_media (m), "video") != 0
-        || gst_sdp_media_get_port (m) == 0)
-      continue;
-    gint pt = -1;
-    guint twcc = 0;
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      if (a->value == NULL)
-        continue;
-      if (pt < 0 && g_strcmp0 (a->key, "rtpmap") == 0) {
-        /* "96 VP8/90000" */
-        gint n = leading_number (a->value, 0, 127, " ");
-        const gchar *name = n >= 0 ? strchr (a->value, ' ') + 1 : NULL;
-        if (name && g_ascii_strncasecmp (name, "VP8/", 4) == 0)
-          pt = n;
-      } else if (g_strcmp0 (a->key, "extmap") == 0
-                 && strstr (a->value, TWCC_URI_PART)) {
-        /* "3 http://...transport-wide-cc-extensions-01" or "3/sendrecv ..." */
-        gint n = leading_number (a->value, 1, 255, " /");
-        if (n > 0)
-          twcc = n;
-      }
-    }
-    if (pt >= 0) {
-      if (media_index)
-        *media_index = i;
-      if (twcc_extmap_id)
-        *twcc_extmap_id = twcc;
-      return pt;
-    }
-  }
-  return -1;
-}
-
-/* aiortc (1.4) offers a BUNDLE group whose sections keep their own ICE
- * credentials, leaving the choice to the answerer; webrtcbin refuses such
- * a group outright. Without the group each section gets its own
- * transport, which such a client accepts. */
-static void
-unbundle_if_inconsistent (GstSDPMessage *offer, const gchar *camera_id)
-{
-  const gchar *first = NULL;
-  gboolean differ = FALSE;
-  for (guint i = 0; i < gst_sdp_message_medias_len (offer); i++) {
-    const gchar *ufrag = gst_sdp_media_get_attribute_val (
-        gst_sdp_message_get_media (offer, i), "ice-ufrag");
-    if (ufrag == NULL)
-      continue;
-    if (first == NULL)
-      first = ufrag;
-    else if (strcmp (first, ufrag) != 0)
-      differ = TRUE;
-  }
-  if (!differ)
-    return;
-  for (guint i = gst_sdp_message_attributes_len (offer); i-- > 0;) {
-    const GstSDPAttribute *a = gst_sdp_message_get_attribute (offer, i);
-    if (g_strcmp0 (a->key, "group") == 0 && a->value
-        && g_str_has_prefix (a->value, "BUNDLE")) {
-      GST_INFO ("camera %s: the offer's BUNDLE sections have different ICE "
-                "credentials: answering without BUNDLE",
-                camera_id);
-      gst_sdp_message_remove_attribute (offer, i);
-    }
-  }
-}
-
-static gboolean
-offer_has_bundle (const GstSDPMessage *offer)
-{
-  for (guint i = 0; i < gst_sdp_message_attributes_len (offer); i++) {
-    const GstSDPAttribute *a = gst_sdp_message_get_attribute (offer, i);
-    if (g_strcmp0 (a->key, "group") == 0 && a->value
-        && g_str_has_prefix (a->value, "BUNDLE"))
-      return TRUE;
-  }
-  return FALSE;
 }
 
 /* ---- answering (worker thread) ---- */
@@ -1055,9 +958,10 @@ negotiate (SxCamera *camera, GstSDPMessage *offer_sdp, GError **error)
     if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE || camera->stopping)
       break;
     if (!g_cond_wait_until (&camera->cond, &camera->lock, gather_deadline)) {
-      GST_WARNING ("camera %s: ICE gathering not complete after %u ms, "
-                   "answering with the candidates so far",
-                   camera->id, camera->options.gather_timeout_ms);
+      GST_WARNING_OBJECT (camera->pipeline,
+                          "ICE gathering not complete after %u ms, "
+                          "answering with the candidates so far",
+                          camera->options.gather_timeout_ms);
       break;
     }
   }
@@ -1097,13 +1001,16 @@ void
 sx_camera_answer (SxCamera *camera, GstSDPMessage *offer,
                   SxCameraAnswerFunc done, gpointer user_data)
 {
-  unbundle_if_inconsistent (offer, camera->id);
+  if (sx_sdp_unbundle_if_inconsistent (offer))
+    GST_INFO_OBJECT (camera->pipeline,
+                     "the offer's BUNDLE sections have different ICE "
+                     "credentials: answering without BUNDLE");
   /* Browsers offer one BUNDLE group (max-bundle) and refuse an answer that
    * drops it; webrtcbin answers with the group only under max-bundle,
    * which must be set before the pipeline starts. */
   GstWebRTCBundlePolicy policy;
   g_object_get (camera->webrtc, "bundle-policy", &policy, NULL);
-  if (policy == GST_WEBRTC_BUNDLE_POLICY_NONE && offer_has_bundle (offer))
+  if (policy == GST_WEBRTC_BUNDLE_POLICY_NONE && sx_sdp_has_bundle (offer))
     g_object_set (camera->webrtc, "bundle-policy",
                   GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
   AnswerJob *job = g_new0 (AnswerJob, 1);
@@ -1215,7 +1122,7 @@ stop_thread (gpointer user_data)
   camera->stopping = TRUE;
   gst_element_set_state (camera->pipeline, GST_STATE_NULL);
   g_mutex_unlock (&camera->state_lock);
-  GST_INFO ("camera %s: pipeline stopped", camera->id);
+  GST_INFO_OBJECT (camera->pipeline, "pipeline stopped");
   release_free_heap (camera->id);
   g_main_context_invoke_full (camera->context, G_PRIORITY_DEFAULT,
                               stop_done_main, job,

@@ -57,6 +57,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SxCamera, sx_camera_unref);
 
 const gchar *sx_camera_get_id (SxCamera *camera);
 
+/* The camera's pipeline, named after its id: log lines about the camera
+ * name it (GST_INFO_OBJECT), so GST_DEBUG output reads per camera. */
+GstElement *sx_camera_get_pipeline (SxCamera *camera);
+
 /* Starts the pipeline and answers @offer (taken) on a worker thread:
  * set-remote-description, create-answer (the offered VP8 payload type and
  * transport-wide-cc extension), set-local-description, ICE gathering
@@ -96,11 +100,5 @@ typedef struct {
 } SxCameraStats;
 
 void sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats);
-
-/* VP8 payload type of the first video section of @offer that offers VP8
- * (its index in @media_index, its transport-wide-cc extmap id or 0 in
- * @twcc_extmap_id), or -1. */
-gint sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
-                              guint *twcc_extmap_id);
 
 G_END_DECLS

@@ -63,8 +63,7 @@ sx_secure_equal (const gchar *a, const gchar *b)
 }
 
 gchar *
-sx_credentials_camera_token (const SxCredentials *creds,
-                             const gchar *camera_id)
+sx_credentials_camera_token (const SxCredentials *creds, const gchar *camera_id)
 {
   if (creds->camera_secret == NULL)
     return NULL;
@@ -75,8 +74,7 @@ sx_credentials_camera_token (const SxCredentials *creds,
 }
 
 gchar *
-sx_credentials_identify (const SxCredentials *creds,
-                         const gchar *authorization)
+sx_credentials_identify (const SxCredentials *creds, const gchar *authorization)
 {
   if (authorization == NULL
       || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
@@ -98,7 +96,8 @@ sx_credentials_identify (const SxCredentials *creds,
 const gchar *
 sx_identity_camera (const gchar *identity)
 {
-  if (identity == NULL || !g_str_has_prefix (identity, SX_IDENTITY_CAMERA_PREFIX))
+  if (identity == NULL
+      || !g_str_has_prefix (identity, SX_IDENTITY_CAMERA_PREFIX))
     return NULL;
   return identity + strlen (SX_IDENTITY_CAMERA_PREFIX);
 }

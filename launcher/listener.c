@@ -28,9 +28,9 @@ GST_DEBUG_CATEGORY_STATIC (sx_listener_debug);
 
 #define REFUSAL_BODY "{\"error\": \"too many connections\"}"
 #define REFUSAL_HEAD                                                           \
-  "HTTP/1.1 503 Service Unavailable\r\n"                                     \
-  "Connection: close\r\n"                                                    \
-  "Retry-After: 1\r\n"                                                       \
+  "HTTP/1.1 503 Service Unavailable\r\n"                                       \
+  "Connection: close\r\n"                                                      \
+  "Retry-After: 1\r\n"                                                         \
   "Content-Type: application/json\r\n"
 
 typedef struct {
@@ -42,8 +42,8 @@ typedef struct {
 struct _SxListener {
   SoupServer *server;
   SxListenerOptions options;
-  GPtrArray *sockets;     /* ListenSocket* */
-  GSource *resume_timer;  /* accepting paused (EMFILE) */
+  GPtrArray *sockets;      /* ListenSocket* */
+  GSource *resume_timer;   /* accepting paused (EMFILE) */
   GHashTable *per_address; /* IP text -> GUINT_TO_POINTER (open) */
   GHashTable *conns;       /* Conn* set */
   guint port;
@@ -55,10 +55,10 @@ struct _SxListener {
 
 /* One accepted connection, alive as long as its GSocketConnection. */
 typedef struct {
-  SxListener *listener;    /* NULL once the listener is gone */
-  GSocket *socket;         /* not referenced: the connection owns it */
-  GSocketAddress *remote;  /* the object libsoup hands back per request */
-  gchar *address;          /* remote IP, text */
+  SxListener *listener;   /* NULL once the listener is gone */
+  GSocket *socket;        /* not referenced: the connection owns it */
+  GSocketAddress *remote; /* the object libsoup hands back per request */
+  gchar *address;         /* remote IP, text */
   GSource *deadline;
 } Conn;
 
@@ -114,8 +114,8 @@ on_connection_freed (gpointer data, GObject *where_the_object_was)
   SxListener *l = conn->listener;
   if (l) {
     l->stats.open--;
-    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (l->per_address,
-                                                     conn->address));
+    guint n = GPOINTER_TO_UINT (
+        g_hash_table_lookup (l->per_address, conn->address));
     if (n <= 1)
       g_hash_table_remove (l->per_address, conn->address);
     else
@@ -141,8 +141,7 @@ conn_of (SoupServerMessage *msg)
  * requests a connection may idle for idle_timeout_ms; while the handler
  * works on a request (an offer waits for ICE gathering) none applies. */
 static void
-on_request_started (SoupServer *server, SoupServerMessage *msg,
-                    gpointer data)
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
   SxListener *l = data;
   Conn *conn = conn_of (msg);
@@ -159,8 +158,7 @@ on_request_read (SoupServer *server, SoupServerMessage *msg, gpointer data)
 }
 
 static void
-on_request_finished (SoupServer *server, SoupServerMessage *msg,
-                     gpointer data)
+on_request_finished (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
   SxListener *l = data;
   Conn *conn = conn_of (msg);
@@ -175,28 +173,28 @@ warn_rate_limited (SxListener *l, const gchar *what, const gchar *address)
   if (l->last_warning_us && now - l->last_warning_us < WARN_INTERVAL_US)
     return;
   l->last_warning_us = now;
-  GST_WARNING ("refusing connections (%s; latest from %s): %u open, %"
-               G_GUINT64_FORMAT " refused so far",
-               what, address, l->stats.open, l->stats.refused);
+  GST_WARNING (
+      "refusing connections (%s; latest from %s): %u open, %" G_GUINT64_FORMAT
+      " refused so far",
+      what, address, l->stats.open, l->stats.refused);
 }
 
 static void
 accept_client (SxListener *l, GSocket *client)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (client,
-                                                                   &error);
+  g_autoptr (GSocketAddress) remote
+      = g_socket_get_remote_address (client, &error);
   g_autoptr (GSocketAddress) local = g_socket_get_local_address (client, NULL);
-  if (remote == NULL || local == NULL
-      || !G_IS_INET_SOCKET_ADDRESS (remote)) {
+  if (remote == NULL || local == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)) {
     /* reset before we got to it */
     g_socket_close (client, NULL);
     return;
   }
   g_autofree gchar *address = g_inet_address_to_string (
       g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  guint from_address = GPOINTER_TO_UINT (g_hash_table_lookup (l->per_address,
-                                                              address));
+  guint from_address
+      = GPOINTER_TO_UINT (g_hash_table_lookup (l->per_address, address));
   if (l->stats.open >= l->options.max_connections
       || from_address >= l->options.max_per_address) {
     l->stats.refused++;
@@ -247,8 +245,7 @@ accept_client (SxListener *l, GSocket *client)
    * one is closed like one that sends it too slowly */
   conn_arm (conn, l->options.request_timeout_ms);
   GST_DEBUG ("connection from %s (%u open)", address, l->stats.open);
-  if (!soup_server_accept_iostream (l->server, stream, local, remote,
-                                    &error)) {
+  if (!soup_server_accept_iostream (l->server, stream, local, remote, &error)) {
     GST_WARNING ("libsoup refused the connection from %s: %s", address,
                  error->message);
     g_io_stream_close (stream, NULL, NULL);
@@ -347,8 +344,8 @@ sx_listener_new (SoupServer *server, const SxListenerOptions *options)
   if (options->tls_certificate)
     g_object_ref (options->tls_certificate);
   l->sockets = g_ptr_array_new ();
-  l->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          NULL);
+  l->per_address
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   l->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
   l->handler_ids[0] = g_signal_connect (server, "request-started",
                                         G_CALLBACK (on_request_started), l);
@@ -360,8 +357,8 @@ sx_listener_new (SoupServer *server, const SxListenerOptions *options)
 }
 
 static gboolean
-add_socket (SxListener *l, GSocketFamily family, GInetAddress *inet,
-            guint port, gboolean v6_only, GError **error)
+add_socket (SxListener *l, GSocketFamily family, GInetAddress *inet, guint port,
+            gboolean v6_only, GError **error)
 {
   g_autoptr (GSocket) socket = g_socket_new (family, G_SOCKET_TYPE_STREAM,
                                              G_SOCKET_PROTOCOL_TCP, error);
@@ -378,8 +375,7 @@ add_socket (SxListener *l, GSocketFamily family, GInetAddress *inet,
       || !g_socket_listen (socket, error))
     return FALSE;
   g_socket_set_blocking (socket, FALSE);
-  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (socket,
-                                                                 error);
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (socket, error);
   if (bound == NULL)
     return FALSE;
   l->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
@@ -398,15 +394,14 @@ sx_listener_listen (SxListener *l, const gchar *address, guint port,
   if (address == NULL || g_strcmp0 (address, "0.0.0.0") == 0) {
     /* every interface: one dual-stack socket, or IPv4 alone where the
      * host has no IPv6 */
-    g_autoptr (GInetAddress) any6 = g_inet_address_new_any (
-        G_SOCKET_FAMILY_IPV6);
+    g_autoptr (GInetAddress) any6
+        = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
     g_autoptr (GError) v6_error = NULL;
     if (add_socket (l, G_SOCKET_FAMILY_IPV6, any6, port, FALSE, &v6_error))
       return TRUE;
-    GST_INFO ("no IPv6 socket (%s): listening on IPv4 only",
-              v6_error->message);
-    g_autoptr (GInetAddress) any4 = g_inet_address_new_any (
-        G_SOCKET_FAMILY_IPV4);
+    GST_INFO ("no IPv6 socket (%s): listening on IPv4 only", v6_error->message);
+    g_autoptr (GInetAddress) any4
+        = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
     return add_socket (l, G_SOCKET_FAMILY_IPV4, any4, port, FALSE, error);
   }
   g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
@@ -425,12 +420,11 @@ sx_listener_get_uri (SxListener *l)
   if (l->sockets->len == 0)
     return NULL;
   ListenSocket *ls = g_ptr_array_index (l->sockets, 0);
-  g_autoptr (GSocketAddress) sa = g_socket_get_local_address (ls->socket,
-                                                              NULL);
+  g_autoptr (GSocketAddress) sa = g_socket_get_local_address (ls->socket, NULL);
   if (sa == NULL)
     return NULL;
-  GInetAddress *inet = g_inet_socket_address_get_address (
-      G_INET_SOCKET_ADDRESS (sa));
+  GInetAddress *inet
+      = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
   const gchar *scheme = l->options.tls_certificate ? "https" : "http";
   /* the any-address as the operator wrote it: 0.0.0.0 */
   if (g_inet_address_get_is_any (inet))
@@ -556,9 +550,9 @@ on_answer_written (GObject *source, GAsyncResult *res, gpointer data)
    * for a moment: closing with unread data would reset the connection
    * before the client read the answer */
   if (G_IS_SOCKET_CONNECTION (c->stream))
-    g_socket_shutdown (g_socket_connection_get_socket (
-                           G_SOCKET_CONNECTION (c->stream)),
-                       FALSE, TRUE, NULL);
+    g_socket_shutdown (
+        g_socket_connection_get_socket (G_SOCKET_CONNECTION (c->stream)), FALSE,
+        TRUE, NULL);
   g_input_stream_read_async (g_io_stream_get_input_stream (c->stream), c->buf,
                              sizeof c->buf, G_PRIORITY_LOW, c->cancel,
                              on_drained, c);
@@ -585,8 +579,9 @@ serialize_answer (SoupServerMessage *msg)
   }
   SoupMessageBody *body = soup_server_message_get_response_body (msg);
   g_autoptr (GBytes) content = soup_message_body_flatten (body);
-  g_string_append_printf (out, "Content-Length: %" G_GSIZE_FORMAT "\r\n"
-                               "Connection: close\r\n\r\n",
+  g_string_append_printf (out,
+                          "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                          "Connection: close\r\n\r\n",
                           g_bytes_get_size (content));
   g_string_append_len (out, g_bytes_get_data (content, NULL),
                        g_bytes_get_size (content));

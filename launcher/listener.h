@@ -17,13 +17,13 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  guint max_connections;     /* open at once; more are answered 503 */
-  guint max_per_address;     /* open at once from one IP address */
-  guint request_timeout_ms;  /* a request's headers and body must arrive
-                                within this, from its first byte (or the
-                                connection's start) */
-  guint idle_timeout_ms;     /* a kept-alive connection may wait this long
-                                for its next request */
+  guint max_connections;    /* open at once; more are answered 503 */
+  guint max_per_address;    /* open at once from one IP address */
+  guint request_timeout_ms; /* a request's headers and body must arrive
+                               within this, from its first byte (or the
+                               connection's start) */
+  guint idle_timeout_ms;    /* a kept-alive connection may wait this long
+                               for its next request */
   GTlsCertificate *tls_certificate; /* NULL: plain HTTP */
 } SxListenerOptions;
 
@@ -47,11 +47,11 @@ void sx_listener_stop (SxListener *listener);
 void sx_listener_free (SxListener *listener);
 
 typedef struct {
-  guint open;             /* connections open now */
-  guint64 accepted;       /* since start */
-  guint64 refused;        /* over max_connections or max_per_address */
-  guint64 timed_out;      /* closed by request_timeout_ms or idle_timeout_ms */
-  guint64 accept_paused;  /* times accepting paused for lack of fds */
+  guint open;            /* connections open now */
+  guint64 accepted;      /* since start */
+  guint64 refused;       /* over max_connections or max_per_address */
+  guint64 timed_out;     /* closed by request_timeout_ms or idle_timeout_ms */
+  guint64 accept_paused; /* times accepting paused for lack of fds */
 } SxListenerStats;
 
 void sx_listener_get_stats (SxListener *listener, SxListenerStats *stats);

@@ -12,9 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+
+GST_DEBUG_CATEGORY_STATIC (sx_launcher_debug);
+#define GST_CAT_DEFAULT sx_launcher_debug
+
+/* What the launcher logs when GST_DEBUG does not say: its own lines at
+ * INFO (each camera's on its pipeline, named after the camera), what the
+ * project's elements report of their servers (WARNING), and every error.
+ * GST_DEBUG replaces it whole. */
+#define DEFAULT_LOG                                                            \
+  "*:ERROR,sxlauncher:INFO,sxsignaling:INFO,sxcamera:INFO,sxlistener:WARNING," \
+  "facerecog:WARNING,attendancesink:WARNING,socketiosink:WARNING"
 
 typedef struct {
   GMainLoop *loop;
@@ -26,7 +38,7 @@ static void
 on_shutdown_done (gpointer user_data)
 {
   App *app = user_data;
-  g_message ("every pipeline stopped");
+  GST_INFO ("every pipeline stopped");
   g_main_loop_quit (app->loop);
 }
 
@@ -40,7 +52,7 @@ on_signal (gpointer user_data)
     exit (1);
   }
   app->stopping = TRUE;
-  g_message ("signal received: flushing every pipeline (EOS)");
+  GST_INFO ("signal received: flushing every pipeline (EOS)");
   sx_signaling_shutdown (app->sig, on_shutdown_done, app);
   return G_SOURCE_CONTINUE;
 }
@@ -76,12 +88,31 @@ raise_fd_limit (void)
   struct rlimit lim;
   if (getrlimit (RLIMIT_NOFILE, &lim) != 0)
     return;
-  rlim_t want = lim.rlim_max == RLIM_INFINITY ? 65536
-                                              : MIN (lim.rlim_max, 65536);
+  rlim_t want
+      = lim.rlim_max == RLIM_INFINITY ? 65536 : MIN (lim.rlim_max, 65536);
   if (lim.rlim_cur >= want)
     return;
   lim.rlim_cur = want;
   setrlimit (RLIMIT_NOFILE, &lim);
+}
+
+/* TURN URIs from a file (one per line, # comments) or SURVEILLX_TURN
+ * (separated by blanks): the pieces between @separators, trimmed, without
+ * empty ones; NULL when none is left. */
+static GStrv
+split_turn_list (const gchar *text, const gchar *separators, gboolean comments)
+{
+  g_auto (GStrv) pieces = g_strsplit_set (text, separators, -1);
+  GPtrArray *list = g_ptr_array_new ();
+  for (gchar **p = pieces; *p; p++)
+    if (*g_strstrip (*p) && !(comments && **p == '#'))
+      g_ptr_array_add (list, g_strdup (*p));
+  if (list->len == 0) {
+    g_ptr_array_free (list, TRUE);
+    return NULL;
+  }
+  g_ptr_array_add (list, NULL);
+  return (GStrv)g_ptr_array_free (list, FALSE);
 }
 
 int
@@ -160,10 +191,8 @@ main (int argc, char **argv)
       "FILE" },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
       "HTTP connections open at once; more get 503 (default 512)", "N" },
-    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT,
-      &max_per_address,
-      "HTTP connections open at once from one IP address (default 64)",
-      "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
+      "HTTP connections open at once from one IP address (default 64)", "N" },
     { "request-timeout", 0, 0, G_OPTION_ARG_INT, &request_timeout,
       "Longest time for a request's headers and body to arrive, ms "
       "(default 10000)",
@@ -202,6 +231,15 @@ main (int argc, char **argv)
     g_printerr ("surveillx-launcher: %s\n", error->message);
     return 2;
   }
+  GST_DEBUG_CATEGORY_INIT (sx_launcher_debug, "sxlauncher", 0,
+                           "surveillx-launcher");
+  if (!g_getenv ("GST_DEBUG")) {
+    gst_debug_set_active (TRUE);
+    gst_debug_set_threshold_from_string (DEFAULT_LOG, TRUE);
+  }
+  /* a journal or a log file gets plain text, not terminal colours */
+  if (!g_getenv ("GST_DEBUG_COLOR_MODE") && !isatty (STDERR_FILENO))
+    gst_debug_set_color_mode (GST_DEBUG_COLOR_MODE_OFF);
   if (argc != 2 && !(camera_token_for && argc == 1)) {
     g_printerr ("surveillx-launcher: expected one PIPE-FILE (see --help)\n");
     return 2;
@@ -258,24 +296,9 @@ main (int argc, char **argv)
       g_printerr ("surveillx-launcher: --turn-file: %s\n", error->message);
       return 2;
     }
-    g_auto (GStrv) lines = g_strsplit_set (text, "\r\n", -1);
-    GPtrArray *list = g_ptr_array_new ();
-    for (gchar **l = lines; *l; l++)
-      if (*g_strstrip (*l) && **l != '#')
-        g_ptr_array_add (list, g_strdup (*l));
-    g_ptr_array_add (list, NULL);
-    turns = (GStrv)g_ptr_array_free (list, FALSE);
-  } else if (turns == NULL && g_getenv ("SURVEILLX_TURN")
-             && *g_getenv ("SURVEILLX_TURN")) {
-    turns = g_strsplit_set (g_getenv ("SURVEILLX_TURN"), " \t\n", -1);
-    /* drop the empty pieces of repeated spaces */
-    GStrv kept = g_new0 (gchar *, g_strv_length (turns) + 1);
-    guint n = 0;
-    for (gchar **t = turns; *t; t++)
-      if (**t)
-        kept[n++] = g_strdup (*t);
-    g_strfreev (turns);
-    turns = kept;
+    turns = split_turn_list (text, "\r\n", TRUE);
+  } else if (turns == NULL && g_getenv ("SURVEILLX_TURN")) {
+    turns = split_turn_list (g_getenv ("SURVEILLX_TURN"), " \t\n", FALSE);
   }
 
   const gchar *pipe_path = argv[1];
@@ -355,8 +378,7 @@ main (int argc, char **argv)
   };
   /* Safe by default: a launcher that asks nobody for a credential is
    * reachable from this host only, unless the operator says otherwise. */
-  if (token == NULL && camera_secret == NULL && address == NULL
-      && !insecure) {
+  if (token == NULL && camera_secret == NULL && address == NULL && !insecure) {
     address = g_strdup ("127.0.0.1");
     g_printerr ("surveillx-launcher: no token or camera secret: listening "
                 "on 127.0.0.1 only (--token-file, --camera-secret-file, or "

@@ -34,7 +34,8 @@ plugin_init (GstPlugin *plugin)
   return any;
 }
 
-GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, surveillx,
+GST_PLUGIN_DEFINE (
+    GST_VERSION_MAJOR, GST_VERSION_MINOR, surveillx,
     "SurveillX classroom camera elements: face recognition, attendance, "
     "Socket.IO streaming",
     plugin_init, VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

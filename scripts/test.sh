@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds, fetches the models, runs
-# the whole meson test suite, the libFuzzer targets (their seeds and saved
+# Runs every test: installs what is missing, checks the sources' style
+# (scripts/check-style.sh), builds, fetches the models, runs the whole meson
+# test suite, the libFuzzer targets (their seeds and saved
 # crash inputs, then FUZZ_SECONDS (60) of fuzzing each; clang build in
 # build-fuzz), then the same suite again built with AddressSanitizer +
 # UndefinedBehaviorSanitizer.
@@ -11,6 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 scripts/setup.sh
+scripts/check-style.sh
 scripts/build.sh build
 meson test -C build --print-errorlogs --num-processes 1
 

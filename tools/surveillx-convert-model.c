@@ -17,27 +17,26 @@
 #include <string.h>
 
 typedef struct {
-  GPtrArray *names;   /* gchar* */
-  GPtrArray *values;  /* gfloat* */
-  GArray *counts;     /* gsize */
+  GPtrArray *names;  /* gchar* */
+  GPtrArray *values; /* gfloat* */
+  GArray *counts;    /* gsize */
 } Tensors;
 
 static gboolean
 read_shards (JsonArray *groups, const gchar *dir, GByteArray *blob,
-    GError **error)
+             GError **error)
 {
   for (guint g = 0; g < json_array_get_length (groups); g++) {
     JsonObject *group = json_array_get_object_element (groups, g);
     JsonArray *paths = json_object_get_array_member (group, "paths");
     for (guint p = 0; paths && p < json_array_get_length (paths); p++) {
-      g_autofree gchar *path =
-          g_build_filename (dir, json_array_get_string_element (paths, p),
-          NULL);
+      g_autofree gchar *path = g_build_filename (
+          dir, json_array_get_string_element (paths, p), NULL);
       g_autofree gchar *data = NULL;
       gsize len = 0;
       if (!g_file_get_contents (path, &data, &len, error))
         return FALSE;
-      g_byte_array_append (blob, (const guint8 *) data, len);
+      g_byte_array_append (blob, (const guint8 *)data, len);
     }
   }
   return TRUE;
@@ -45,7 +44,7 @@ read_shards (JsonArray *groups, const gchar *dir, GByteArray *blob,
 
 static gboolean
 decode_tensors (JsonArray *groups, const guint8 *blob, gsize blob_len,
-    Tensors *out, GError **error)
+                Tensors *out, GError **error)
 {
   gsize offset = 0;
   for (guint g = 0; g < json_array_get_length (groups); g++) {
@@ -57,31 +56,35 @@ decode_tensors (JsonArray *groups, const guint8 *blob, gsize blob_len,
       JsonArray *shape = json_object_get_array_member (t, "shape");
       gsize count = 1;
       for (guint i = 0; i < json_array_get_length (shape); i++)
-        count *= (gsize) json_array_get_int_element (shape, i);
+        count *= (gsize)json_array_get_int_element (shape, i);
 
-      JsonObject *q = json_object_has_member (t, "quantization") ?
-          json_object_get_object_member (t, "quantization") : NULL;
-      const gchar *dtype = json_object_get_string_member_with_default (t,
-          "dtype", "float32");
+      JsonObject *q = json_object_has_member (t, "quantization")
+                          ? json_object_get_object_member (t, "quantization")
+                          : NULL;
+      const gchar *dtype
+          = json_object_get_string_member_with_default (t, "dtype", "float32");
       gsize elem = 4;
       if (q) {
         const gchar *qtype = json_object_get_string_member (q, "dtype");
-        elem = g_strcmp0 (qtype, "uint8") == 0 ? 1 :
-            g_strcmp0 (qtype, "uint16") == 0 ? 2 : 0;
+        elem = g_strcmp0 (qtype, "uint8") == 0    ? 1
+               : g_strcmp0 (qtype, "uint16") == 0 ? 2
+                                                  : 0;
         if (elem == 0) {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-              "tensor %s: unsupported quantisation '%s'", name, qtype);
+                       "tensor %s: unsupported quantisation '%s'", name, qtype);
           return FALSE;
         }
       } else if (g_strcmp0 (dtype, "float32") != 0) {
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-            "tensor %s: unsupported dtype '%s'", name, dtype);
+                     "tensor %s: unsupported dtype '%s'", name, dtype);
         return FALSE;
       }
       if (offset + count * elem > blob_len) {
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        g_set_error (
+            error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
             "tensor %s runs past the end of the weights (%" G_GSIZE_FORMAT
-            " bytes)", name, blob_len);
+            " bytes)",
+            name, blob_len);
         return FALSE;
       }
 
@@ -91,11 +94,11 @@ decode_tensors (JsonArray *groups, const guint8 *blob, gsize blob_len,
         gdouble scale = json_object_get_double_member (q, "scale");
         gdouble min = json_object_get_double_member (q, "min");
         for (gsize i = 0; i < count; i++) {
-          guint qv = elem == 1 ? src[i] : GUINT16_FROM_LE (((guint16 *) src)[i]);
-          values[i] = (gfloat) (qv * scale + min);
+          guint qv = elem == 1 ? src[i] : GUINT16_FROM_LE (((guint16 *)src)[i]);
+          values[i] = (gfloat)(qv * scale + min);
         }
       } else {
-        memcpy (values, src, count * 4);  /* tfjs writes little-endian */
+        memcpy (values, src, count * 4); /* tfjs writes little-endian */
       }
       offset += count * elem;
       g_ptr_array_add (out->names, g_strdup (name));
@@ -105,8 +108,9 @@ decode_tensors (JsonArray *groups, const guint8 *blob, gsize blob_len,
   }
   if (offset != blob_len) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-        "manifest describes %" G_GSIZE_FORMAT " bytes, weights hold %"
-        G_GSIZE_FORMAT, offset, blob_len);
+                 "manifest describes %" G_GSIZE_FORMAT
+                 " bytes, weights hold %" G_GSIZE_FORMAT,
+                 offset, blob_len);
     return FALSE;
   }
   return TRUE;
@@ -116,9 +120,12 @@ int
 main (int argc, char **argv)
 {
   if (argc != 3) {
-    fprintf (stderr, "usage: %s face_recognition_model-weights_manifest.json "
+    fprintf (
+        stderr,
+        "usage: %s face_recognition_model-weights_manifest.json "
         "OUT.dat\n\nConverts face-api.js's face recognition model (the dlib "
-        "ResNet) into dlib's .dat format.\n", argv[0]);
+        "ResNet) into dlib's .dat format.\n",
+        argv[0]);
     return 2;
   }
   const gchar *manifest_path = argv[1];
@@ -132,19 +139,19 @@ main (int argc, char **argv)
   JsonNode *root = json_parser_get_root (parser);
   if (!JSON_NODE_HOLDS_ARRAY (root)) {
     fprintf (stderr, "%s: not a tfjs weights manifest (no top-level array)\n",
-        manifest_path);
+             manifest_path);
     return 1;
   }
   JsonArray *groups = json_node_get_array (root);
   g_autofree gchar *dir = g_path_get_dirname (manifest_path);
   g_autoptr (GByteArray) blob = g_byte_array_new ();
   Tensors t = { g_ptr_array_new_with_free_func (g_free),
-    g_ptr_array_new_with_free_func (g_free), g_array_new (FALSE, FALSE,
-        sizeof (gsize)) };
+                g_ptr_array_new_with_free_func (g_free),
+                g_array_new (FALSE, FALSE, sizeof (gsize)) };
 
   int status = 1;
-  if (!read_shards (groups, dir, blob, &error) ||
-      !decode_tensors (groups, blob->data, blob->len, &t, &error)) {
+  if (!read_shards (groups, dir, blob, &error)
+      || !decode_tensors (groups, blob->data, blob->len, &t, &error)) {
     fprintf (stderr, "%s: %s\n", manifest_path, error->message);
     goto out;
   }
@@ -158,9 +165,9 @@ main (int argc, char **argv)
     total += named[i].n_values;
   }
   if (sx_descriptor_model_write_from_faceapi (named, t.names->len, out_path,
-          &error)) {
-    printf ("%s: %u tensors, %" G_GSIZE_FORMAT " values -> %s\n",
-        manifest_path, t.names->len, total, out_path);
+                                              &error)) {
+    printf ("%s: %u tensors, %" G_GSIZE_FORMAT " values -> %s\n", manifest_path,
+            t.names->len, total, out_path);
     status = 0;
   } else {
     fprintf (stderr, "%s: %s\n", manifest_path, error->message);

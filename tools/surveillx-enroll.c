@@ -6,13 +6,10 @@
  * facerecog element, so a descriptor enrolled here matches what the element
  * computes from video.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include "analyzer.h"
 #include "gallery.h"
 #include "gallerydb.h"
+#include "models.h"
 #include "sxdb.h"
 
 #include <gst/gst.h>
@@ -27,36 +24,38 @@ static gchar *opt_recognition;
 static gchar *opt_id;
 static gchar *opt_name;
 
-static GOptionEntry entries[] = {
-  {"db", 'd', 0, G_OPTION_ARG_STRING, &opt_db,
-      "PostgreSQL conninfo or URI (\"\" = libpq defaults / PG* variables)",
-      "CONNINFO"},
-  {"file", 'f', 0, G_OPTION_ARG_FILENAME, &opt_file,
-      "A descriptor file instead of a database (add, list, remove)", "FILE"},
-  {"schema", 's', 0, G_OPTION_ARG_STRING, &opt_schema,
-      "PostgreSQL schema (default " SX_DB_DEFAULT_SCHEMA ")", "SCHEMA"},
-  {"landmark-model", 0, 0, G_OPTION_ARG_FILENAME, &opt_landmarks,
-      "dlib shape predictor (68- or 5-point)", "PATH"},
-  {"recognition-model", 0, 0, G_OPTION_ARG_FILENAME, &opt_recognition,
-      "dlib face recognition ResNet", "PATH"},
-  {"id", 'i', 0, G_OPTION_ARG_STRING, &opt_id,
-      "Student id (number) for add and remove", "ID"},
-  {"name", 'n', 0, G_OPTION_ARG_STRING, &opt_name,
-      "Student name for add", "NAME"},
-  {NULL}
-};
+static GOptionEntry entries[]
+    = { { "db", 'd', 0, G_OPTION_ARG_STRING, &opt_db,
+          "PostgreSQL conninfo or URI (\"\" = libpq defaults / PG* variables)",
+          "CONNINFO" },
+        { "file", 'f', 0, G_OPTION_ARG_FILENAME, &opt_file,
+          "A descriptor file instead of a database (add, list, remove)",
+          "FILE" },
+        { "schema", 's', 0, G_OPTION_ARG_STRING, &opt_schema,
+          "PostgreSQL schema (default " SX_DB_DEFAULT_SCHEMA ")", "SCHEMA" },
+        { "landmark-model", 0, 0, G_OPTION_ARG_FILENAME, &opt_landmarks,
+          "dlib shape predictor (68- or 5-point)", "PATH" },
+        { "recognition-model", 0, 0, G_OPTION_ARG_FILENAME, &opt_recognition,
+          "dlib face recognition ResNet", "PATH" },
+        { "id", 'i', 0, G_OPTION_ARG_STRING, &opt_id,
+          "Student id (number) for add and remove", "ID" },
+        { "name", 'n', 0, G_OPTION_ARG_STRING, &opt_name,
+          "Student name for add", "NAME" },
+        { NULL } };
 
-static const gchar summary[] =
-    "Commands:\n"
-    "  add --id ID --name NAME PHOTO...  enrol a student from photos, each\n"
-    "                                    showing exactly one face\n"
-    "  list                              students and their descriptor counts\n"
-    "  remove --id ID                    remove a student and their faces\n"
-    "  export FILE                       database -> descriptor file\n"
-    "  import FILE                       descriptor file -> database\n"
-    "\n"
-    "Targets: --db CONNINFO (migrations applied on first use) or --file FILE\n"
-    "(a facerecog descriptor file, for galleries without a database).";
+static const gchar summary[]
+    = "Commands:\n"
+      "  add --id ID --name NAME PHOTO...  enrol a student from photos, each\n"
+      "                                    showing exactly one face\n"
+      "  list                              students and their descriptor "
+      "counts\n"
+      "  remove --id ID                    remove a student and their faces\n"
+      "  export FILE                       database -> descriptor file\n"
+      "  import FILE                       descriptor file -> database\n"
+      "\n"
+      "Targets: --db CONNINFO (migrations applied on first use) or --file "
+      "FILE\n"
+      "(a facerecog descriptor file, for galleries without a database).";
 
 static SxDb *
 open_db (GError **error)
@@ -76,14 +75,6 @@ open_file_gallery (GError **error)
   return sx_gallery_load_file (opt_file, error);
 }
 
-static gchar *
-default_recognition_model (void)
-{
-  const gchar *dir = g_getenv ("SURVEILLX_MODEL_DIR");
-  return g_build_filename (dir && *dir ? dir : SX_MODEL_DIR,
-      "dlib_face_recognition_resnet_model_v1.dat", NULL);
-}
-
 static int
 cmd_add (gchar **photos, gint n_photos)
 {
@@ -92,14 +83,13 @@ cmd_add (gchar **photos, gint n_photos)
     return 2;
   }
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *recognition = opt_recognition ?
-      g_strdup (opt_recognition) : default_recognition_model ();
-  const gchar *env_landmarks = g_getenv ("SURVEILLX_LANDMARK_MODEL");
-  const gchar *landmarks = opt_landmarks ? opt_landmarks :
-      env_landmarks && *env_landmarks ? env_landmarks :
-      SX_DEFAULT_LANDMARK_MODEL;
-  g_autoptr (SxAnalyzer) analyzer = sx_analyzer_new (landmarks, recognition,
-      &error);
+  g_autofree gchar *recognition = opt_recognition
+                                      ? g_strdup (opt_recognition)
+                                      : sx_models_default_recognition ();
+  const gchar *landmarks
+      = opt_landmarks ? opt_landmarks : sx_models_default_landmarks ();
+  g_autoptr (SxAnalyzer) analyzer
+      = sx_analyzer_new (landmarks, recognition, &error);
   if (!analyzer) {
     g_printerr ("%s\n", error->message);
     return 1;
@@ -113,14 +103,14 @@ cmd_add (gchar **photos, gint n_photos)
     gfloat descriptor[SX_FACE_DESCRIPTOR_LEN];
     g_autoptr (GError) photo_error = NULL;
     if (!sx_analyzer_describe_photo (analyzer, photos[i], descriptor,
-            &photo_error)) {
+                                     &photo_error)) {
       g_printerr ("%s: not enrolled: %s\n", photos[i], photo_error->message);
       failed++;
       continue;
     }
     g_autofree gchar *base = g_path_get_basename (photos[i]);
     sx_gallery_add (fresh, opt_id, opt_name ? opt_name : opt_id, descriptor,
-        base);
+                    base);
   }
   guint added = sx_gallery_n_descriptors (fresh);
   if (added > 0) {
@@ -178,19 +168,22 @@ cmd_list (void)
     return 0;
   }
   g_autoptr (SxDb) db = open_db (&error);
-  PGresult *res = db ? sx_db_exec (db,
-      "SELECT s.external_id, s.name, s.active, count(d.id) "
-      "FROM students s LEFT JOIN face_descriptors d ON d.student = s.id "
-      "GROUP BY s.id ORDER BY s.external_id", 0, NULL, &error) : NULL;
+  PGresult *res
+      = db ? sx_db_exec (
+            db,
+            "SELECT s.external_id, s.name, s.active, count(d.id) "
+            "FROM students s LEFT JOIN face_descriptors d ON d.student = s.id "
+            "GROUP BY s.id ORDER BY s.external_id",
+            0, NULL, &error)
+           : NULL;
   if (!res) {
     g_printerr ("%s\n", error->message);
     return 1;
   }
   for (gint r = 0; r < PQntuples (res); r++)
-    g_print ("%s\t%s\t%s\t%s\n", PQgetvalue (res, r, 0),
-        PQgetvalue (res, r, 1),
-        g_str_equal (PQgetvalue (res, r, 2), "t") ? "active" : "inactive",
-        PQgetvalue (res, r, 3));
+    g_print ("%s\t%s\t%s\t%s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
+             g_str_equal (PQgetvalue (res, r, 2), "t") ? "active" : "inactive",
+             PQgetvalue (res, r, 3));
   PQclear (res);
   return 0;
 }
@@ -206,8 +199,7 @@ cmd_remove (void)
   guint removed = 0;
   if (opt_file) {
     g_autoptr (SxGallery) g = open_file_gallery (&error);
-    g_autoptr (SxGallery) kept = g ? sx_gallery_copy_without (g, opt_id) :
-        NULL;
+    g_autoptr (SxGallery) kept = g ? sx_gallery_copy_without (g, opt_id) : NULL;
     if (!kept || !sx_gallery_save_file (kept, opt_file, &error)) {
       g_printerr ("%s\n", error->message);
       return 1;
@@ -216,14 +208,15 @@ cmd_remove (void)
   } else {
     g_autoptr (SxDb) db = open_db (&error);
     const gchar *params[] = { opt_id };
-    PGresult *res = db ? sx_db_exec (db,
-        "DELETE FROM students WHERE external_id = $1", 1, params, &error) :
-        NULL;
+    PGresult *res
+        = db ? sx_db_exec (db, "DELETE FROM students WHERE external_id = $1", 1,
+                           params, &error)
+             : NULL;
     if (!res) {
       g_printerr ("%s\n", error->message);
       return 1;
     }
-    removed = (guint) g_ascii_strtoull (PQcmdTuples (res), NULL, 10);
+    removed = (guint)g_ascii_strtoull (PQcmdTuples (res), NULL, 10);
     PQclear (res);
   }
   if (removed == 0) {
@@ -243,24 +236,25 @@ cmd_export_import (gboolean export, const gchar *path)
     g_printerr ("%s\n", error->message);
     return 1;
   }
-  g_autoptr (SxGallery) g = export ? sx_gallery_load_db (db, &error) :
-      sx_gallery_load_file (path, &error);
-  gboolean ok = g && (export ? sx_gallery_save_file (g, path, &error) :
-      sx_gallery_store_db (g, db, &error));
+  g_autoptr (SxGallery) g = export ? sx_gallery_load_db (db, &error)
+                                   : sx_gallery_load_file (path, &error);
+  gboolean ok = g
+                && (export ? sx_gallery_save_file (g, path, &error)
+                           : sx_gallery_store_db (g, db, &error));
   if (!ok) {
     g_printerr ("%s\n", error->message);
     return 1;
   }
   g_print ("%s %u people, %u descriptors\n", export ? "exported" : "imported",
-      sx_gallery_n_people (g), sx_gallery_n_descriptors (g));
+           sx_gallery_n_people (g), sx_gallery_n_descriptors (g));
   return 0;
 }
 
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GOptionContext) ctx =
-      g_option_context_new ("COMMAND [ARGS...] - enrol students' faces");
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new ("COMMAND [ARGS...] - enrol students' faces");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   g_option_context_set_description (ctx, summary);
@@ -288,8 +282,8 @@ main (int argc, char **argv)
     return cmd_list ();
   if (g_str_equal (cmd, "remove") && argc == 2)
     return cmd_remove ();
-  if ((g_str_equal (cmd, "export") || g_str_equal (cmd, "import")) &&
-      argc == 3 && !opt_file)
+  if ((g_str_equal (cmd, "export") || g_str_equal (cmd, "import")) && argc == 3
+      && !opt_file)
     return cmd_export_import (g_str_equal (cmd, "export"), argv[2]);
   g_printerr ("unknown or incomplete command '%s'\n\n%s\n", cmd, summary);
   return 2;

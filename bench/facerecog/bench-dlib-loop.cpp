@@ -52,7 +52,7 @@ main (int argc, char **argv)
   sxnet::anet_type net;
   dlib::deserialize (argv[2]) >> net;
   int rounds = std::atoi (argv[3]);
-  std::vector<dlib::matrix<dlib::rgb_pixel>> frames;
+  std::vector<dlib::matrix<dlib::rgb_pixel> > frames;
   for (int i = 4; i < argc; i++)
     frames.push_back (read_frame (argv[i]));
 
@@ -64,18 +64,18 @@ main (int argc, char **argv)
       auto t0 = clock_type::now ();
       std::vector<dlib::rectangle> dets = detector (img);
       auto t1 = clock_type::now ();
-      std::vector<dlib::matrix<dlib::rgb_pixel>> chips;
+      std::vector<dlib::matrix<dlib::rgb_pixel> > chips;
       for (auto &d : dets) {
         auto shape = sp (img, d);
         dlib::matrix<dlib::rgb_pixel> chip;
-        dlib::extract_image_chip (img,
-            dlib::get_face_chip_details (shape, 150, 0.25), chip);
+        dlib::extract_image_chip (
+            img, dlib::get_face_chip_details (shape, 150, 0.25), chip);
         chips.push_back (std::move (chip));
       }
       auto t2 = clock_type::now ();
       if (!chips.empty ()) {
-        std::vector<dlib::matrix<float, 0, 1>> descriptors = net (chips);
-        faces += (long) descriptors.size ();
+        std::vector<dlib::matrix<float, 0, 1> > descriptors = net (chips);
+        faces += (long)descriptors.size ();
       }
       auto t3 = clock_type::now ();
       detect_ms += ms_between (t0, t1);
@@ -88,8 +88,8 @@ main (int argc, char **argv)
   std::printf ("dlib-loop frames=%ld faces=%ld total_ms=%.1f detect_ms=%.2f "
                "align_ms_per_face=%.2f describe_ms_per_face=%.2f "
                "faces_per_s=%.2f\n",
-      analysed, faces, total_ms, detect_ms / analysed,
-      faces ? align_ms / faces : 0.0, faces ? describe_ms / faces : 0.0,
-      faces / (total_ms / 1000.0));
+               analysed, faces, total_ms, detect_ms / analysed,
+               faces ? align_ms / faces : 0.0,
+               faces ? describe_ms / faces : 0.0, faces / (total_ms / 1000.0));
   return 0;
 }

@@ -3,9 +3,15 @@
  */
 #include "attwriter.h"
 
+#include <gst/gst.h>
+
 #include <string.h>
 
 #include "sxdb.h"
+
+/* the element's category: these are its helpers */
+GST_DEBUG_CATEGORY_EXTERN (gst_attendance_sink_debug);
+#define GST_CAT_DEFAULT gst_attendance_sink_debug
 
 #define INITIAL_BACKOFF_US (250 * G_TIME_SPAN_MILLISECOND)
 /* Event ids only matter while a replay is possible; beyond that they are
@@ -310,7 +316,7 @@ forget_written (SxAttWriter *w, guint n)
   if (!ok) {
     /* The events stay in the file and are replayed next start, which the
      * event ids make harmless. */
-    g_warning ("attendancesink: %s", error->message);
+    GST_WARNING ("%s", error->message);
     g_error_free (error);
   }
   g_ptr_array_remove_range (w->pending, 0, n);
@@ -380,10 +386,10 @@ failed:
   } else {
     SxAttEvent *e = g_ptr_array_index (w->pending, 0);
 
-    g_warning ("attendancesink: the database refused the attendance of "
-               "\"%s\" in session \"%s\"; kept in %s.rejected: %s",
-               e->student, e->session_key, sx_spool_get_path (w->spool),
-               error->message);
+    GST_WARNING ("the database refused the attendance of "
+                 "\"%s\" in session \"%s\"; kept in %s.rejected: %s",
+                 e->student, e->session_key, sx_spool_get_path (w->spool),
+                 error->message);
     sx_spool_reject (w->spool, e, error->message);
     set_last_error (w, error);
     forget_written (w, 1);
@@ -563,9 +569,9 @@ sx_att_writer_free (SxAttWriter *w, SxAttWriterStats *final_stats)
     sx_att_writer_get_stats (w, final_stats);
 
   if (w->pending->len > 0)
-    g_message ("attendancesink: %u attendance events stay in %s for the "
-               "next start",
-               w->pending->len, sx_spool_get_path (w->spool));
+    GST_INFO ("%u attendance events stay in %s for the "
+              "next start",
+              w->pending->len, sx_spool_get_path (w->spool));
   sx_spool_close (w->spool);
   g_ptr_array_unref (w->pending);
   g_hash_table_unref (w->aggregates);

@@ -27,10 +27,10 @@
 
 #include "attwriter.h"
 #include "sxdb.h"
-#include "sxfaceresult.h"
+#include <surveillx/faceresult.h>
 #include "sxfacemeta.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_attendance_sink_debug);
+GST_DEBUG_CATEGORY (gst_attendance_sink_debug);
 #define GST_CAT_DEFAULT gst_attendance_sink_debug
 
 #define DEFAULT_CAMERA_ID NULL

@@ -3,6 +3,8 @@
  */
 #include "spool.h"
 
+#include <gst/gst.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,6 +14,10 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+
+/* the element's category: these are its helpers */
+GST_DEBUG_CATEGORY_EXTERN (gst_attendance_sink_debug);
+#define GST_CAT_DEFAULT gst_attendance_sink_debug
 
 struct _SxSpool {
   gchar *path;
@@ -131,15 +137,14 @@ replay (const gchar *path, const gchar *data, gsize length, GPtrArray *pending)
       /* Every record ends in '\n' and appends are fsync'd whole, so a
        * missing one is a write torn by a crash: it was never acknowledged
        * to anyone, dropping it loses nothing that was promised. */
-      g_warning ("attendancesink: spool %s: dropping torn last line %u", path,
-                 lineno);
+      GST_WARNING ("spool %s: dropping torn last line %u", path, lineno);
       break;
     }
     if (!json_parser_load_from_data (parser, line, nl - line, &error)
         || (root = json_parser_get_root (parser)) == NULL
         || !JSON_NODE_HOLDS_OBJECT (root)) {
-      g_warning ("attendancesink: spool %s: skipping unreadable line %u: %s",
-                 path, lineno, error ? error->message : "not an object");
+      GST_WARNING ("spool %s: skipping unreadable line %u: %s", path, lineno,
+                   error ? error->message : "not an object");
       g_clear_error (&error);
     } else {
       JsonObject *o = json_node_get_object (root);
@@ -159,8 +164,7 @@ replay (const gchar *path, const gchar *data, gsize length, GPtrArray *pending)
         if (event != NULL)
           g_ptr_array_add (pending, event);
         else
-          g_warning ("attendancesink: spool %s: skipping incomplete line %u",
-                     path, lineno);
+          GST_WARNING ("spool %s: skipping incomplete line %u", path, lineno);
       }
     }
     line = nl + 1;
@@ -293,8 +297,8 @@ write_all (SxSpool *spool, const gchar *data, gsize length, gboolean sync,
       gint saved = errno;
       /* Leave no partial record behind for the next append to extend. */
       if (ftruncate (spool->fd, spool->size) != 0)
-        g_warning ("attendancesink: cannot cut spool %s back: %s", spool->path,
-                   g_strerror (errno));
+        GST_WARNING ("cannot cut spool %s back: %s", spool->path,
+                     g_strerror (errno));
       return set_errno_error (error, saved, "write", spool->path);
     }
     done += n;
@@ -302,8 +306,8 @@ write_all (SxSpool *spool, const gchar *data, gsize length, gboolean sync,
   if (sync && fdatasync (spool->fd) != 0) {
     gint saved = errno;
     if (ftruncate (spool->fd, spool->size) != 0)
-      g_warning ("attendancesink: cannot cut spool %s back: %s", spool->path,
-                 g_strerror (errno));
+      GST_WARNING ("cannot cut spool %s back: %s", spool->path,
+                   g_strerror (errno));
     return set_errno_error (error, saved, "sync", spool->path);
   }
   spool->size += length;
@@ -357,12 +361,11 @@ sx_spool_reject (SxSpool *spool, const SxAttEvent *event, const gchar *reason)
   if (fd >= 0) {
     gchar *line = g_strconcat (json, "\n", NULL);
     if (write (fd, line, strlen (line)) < 0 || fdatasync (fd) != 0)
-      g_warning ("attendancesink: cannot write %s: %s", path,
-                 g_strerror (errno));
+      GST_WARNING ("cannot write %s: %s", path, g_strerror (errno));
     g_free (line);
     close (fd);
   } else {
-    g_warning ("attendancesink: cannot open %s: %s", path, g_strerror (errno));
+    GST_WARNING ("cannot open %s: %s", path, g_strerror (errno));
   }
   g_free (json);
   g_free (path);

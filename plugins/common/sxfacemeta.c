@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "sxfacemeta.h"
-#include "sxfaceresult.h"
+#include <surveillx/faceresult.h>
 
 #define CARRIER_FIELD_FACES "faces"
 
@@ -18,8 +18,8 @@ carrier_info (void)
     if (!found) {
       /* No tags: transforms that scale, convert or encode copy it as is. */
       static const gchar *tags[] = { NULL };
-      found = gst_meta_register_custom (SX_FACE_PARAMS_META_NAME, tags,
-                                        NULL, NULL, NULL);
+      found = gst_meta_register_custom (SX_FACE_PARAMS_META_NAME, tags, NULL,
+                                        NULL, NULL);
     }
     g_once_init_leave (&info, found);
   }
@@ -47,8 +47,7 @@ sx_face_params_carry (GstBuffer *buffer, const GstStructure *params)
   g_value_init (&face, GST_TYPE_STRUCTURE);
   gst_value_set_structure (&face, params);
   gst_value_list_append_and_take_value (
-      (GValue *)gst_structure_get_value (carrier, CARRIER_FIELD_FACES),
-      &face);
+      (GValue *)gst_structure_get_value (carrier, CARRIER_FIELD_FACES), &face);
 }
 
 const GstStructure *
@@ -58,8 +57,7 @@ sx_face_params_of (GstBuffer *buffer, GstVideoRegionOfInterestMeta *roi)
   GstCustomMeta *meta;
   const GValue *faces;
 
-  own = gst_video_region_of_interest_meta_get_param (roi,
-                                                     SX_FACE_PARAMS_NAME);
+  own = gst_video_region_of_interest_meta_get_param (roi, SX_FACE_PARAMS_NAME);
   if (own)
     return own;
   carrier_info ();

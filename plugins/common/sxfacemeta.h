@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Each face is a GstVideoRegionOfInterestMeta with a SX_FACE_PARAMS_NAME
- * parameter structure (sxfaceresult.h). GStreamer 1.22's ROI meta keeps
+ * parameter structure (surveillx/faceresult.h). GStreamer 1.22's ROI meta keeps
  * its box through videoscale/videoconvert (scaled) but drops the
  * parameter structures. So facerecog also attaches one custom meta without
  * tags (copied unchanged by every transform) holding the same structures;

@@ -11,10 +11,28 @@ static gboolean
 is_json_token_byte (guchar c)
 {
   switch (c) {
-    case ' ': case '\t': case '\n': case '\r':
-    case '{': case '}': case '[': case ']': case ',': case ':':
-    case '-': case '+': case '.': case 'e': case 'E':
-    case 't': case 'r': case 'u': case 'f': case 'a': case 'l': case 's':
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '{':
+    case '}':
+    case '[':
+    case ']':
+    case ',':
+    case ':':
+    case '-':
+    case '+':
+    case '.':
+    case 'e':
+    case 'E':
+    case 't':
+    case 'r':
+    case 'u':
+    case 'f':
+    case 'a':
+    case 'l':
+    case 's':
     case 'n':
       return TRUE;
     default:

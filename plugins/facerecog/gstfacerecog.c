@@ -52,8 +52,10 @@
 #include "sxfacemeta.h"
 #include "gallery.h"
 #include "gallerydb.h"
+#include "galleryshare.h"
+#include "models.h"
 #include "sweepplan.h"
-#include "sxfaceresult.h"
+#include <surveillx/faceresult.h>
 #include "tracker.h"
 
 #include <gst/video/gstvideometa.h>
@@ -62,8 +64,6 @@
 
 GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define GST_CAT_DEFAULT gst_face_recog_debug
-
-#define RECOGNITION_MODEL_FILE "dlib_face_recognition_resnet_model_v1.dat"
 
 #define DEFAULT_GALLERY NULL
 #define DEFAULT_THRESHOLD 0.6
@@ -100,8 +100,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 /* How long EOS waits for the analysis in flight, so its result is posted. */
 #define EOS_DRAIN_TIMEOUT_US (5 * G_TIME_SPAN_SECOND)
 
-enum
-{
+enum {
   PROP_0,
   PROP_GALLERY,
   PROP_GALLERY_SCHEMA,
@@ -124,49 +123,45 @@ enum
 
 /* One face of one analysis: described and matched against the gallery,
  * or carried from a track. */
-typedef struct
-{
+typedef struct {
   SxBox box;
-  gchar *id;                    /* NULL: over the threshold (or carried) */
+  gchar *id; /* NULL: over the threshold (or carried) */
   gchar *name;
-  gdouble distance;             /* to the nearest enrolled face */
-  SxFaceSignature signature;    /* appearance, described faces only */
-  guint carried_track;          /* identity carried from this track, not
-                                 * described this time; 0: described */
+  gdouble distance;          /* to the nearest enrolled face */
+  SxFaceSignature signature; /* appearance, described faces only */
+  guint carried_track;       /* identity carried from this track, not
+                              * described this time; 0: described */
 } FaceMatch;
 
 /* A confirmed track as the streaming thread saw it when it handed out a
  * frame: a face detected in the same place, looking as it did when last
  * described, keeps this identity without being described again. */
-typedef struct
-{
+typedef struct {
   SxBox box;
   guint track_id;
   SxFaceSignature reference;
 } KnownFace;
 
-typedef struct
-{
+typedef struct {
   guint64 frame;
   GstClockTime pts, running_time, stream_time;
-  GArray *faces;                /* FaceMatch */
+  GArray *faces; /* FaceMatch */
   gdouble analysis_ms;
 } AnalysisResult;
 
-/* A frame handed to the analysis pool, with the times it must be reported at. */
-typedef struct
-{
-  GstBuffer *buffer;            /* owned copy, reused between jobs */
+/* A frame handed to the analysis pool, with the times it must be reported at.
+ */
+typedef struct {
+  GstBuffer *buffer; /* owned copy, reused between jobs */
   GstVideoInfo info;
   guint64 frame;
   GstClockTime pts, running_time, stream_time;
-  gint64 copied_at;             /* monotonic µs */
-  GArray *known;                /* KnownFace */
-  GArray *tracked;              /* SxBox: every track, to re-find */
+  gint64 copied_at; /* monotonic µs */
+  GArray *known;    /* KnownFace */
+  GArray *tracked;  /* SxBox: every track, to re-find */
 } AnalysisJob;
 
-struct _GstFaceRecog
-{
+struct _GstFaceRecog {
   GstVideoFilter parent;
 
   /* Properties, under the object lock */
@@ -188,31 +183,31 @@ struct _GstFaceRecog
   gboolean draw;
 
   /* Between start and stop */
-  SxAnalyzer *analyzer;         /* used by one thread at a time: a pool
-                                 * thread, or the streaming thread in
-                                 * synchronous mode */
-  SxGallery *gallery;           /* under `lock`; swapped whole on reload */
-  SxGalleryWatch *gallery_watch;        /* PostgreSQL galleries only */
-  SxTracker *tracker;           /* streaming thread only */
+  SxAnalyzer *analyzer;          /* used by one thread at a time: a pool
+                                  * thread, or the streaming thread in
+                                  * synchronous mode */
+  SxGallery *gallery;            /* under `lock`; swapped whole on reload */
+  SxGalleryShare *gallery_share; /* the process's copy, shared */
+  SxTracker *tracker;            /* streaming thread only */
   guint64 frame_count;
 
   /* Hand-off to the process's analysis pool, under `lock` */
   GMutex lock;
   GCond cond;
   SxPoolClient *pool_client;
-  gboolean job_ready;           /* queued in the pool */
-  gboolean busy;                /* a pool thread analyses the job */
+  gboolean job_ready; /* queued in the pool */
+  gboolean busy;      /* a pool thread analyses the job */
   AnalysisJob job;
-  AnalysisResult *pending;      /* newest finished analysis not yet applied */
+  AnalysisResult *pending; /* newest finished analysis not yet applied */
 
   /* Worker-only: where analyses look for faces */
   SxSweepPlan *sweep_plan;
   guint sweep_plan_min_face, sweep_plan_width, sweep_plan_height;
-  GArray *scan_regions;         /* SxDetectRegion, one analysis's */
+  GArray *scan_regions; /* SxDetectRegion, one analysis's */
 
   /* Worker-only conversion to packed RGB */
   GstVideoConverter *to_rgb;
-  GstVideoInfo converted_info;  /* what to_rgb converts from */
+  GstVideoInfo converted_info; /* what to_rgb converts from */
   GstVideoInfo rgb_info;
   guint8 *rgb_pixels;
 
@@ -227,50 +222,36 @@ struct _GstFaceRecog
   /* Streaming thread: is upstream live? Frames of a file wait for the
    * analysis in flight instead of passing unanalysed. */
   gboolean live_known, live;
-  gboolean flushing;            /* under `lock`: stop waiting */
+  gboolean flushing; /* under `lock`: stop waiting */
 };
 
 #define gst_face_recog_parent_class parent_class
 G_DEFINE_TYPE (GstFaceRecog, gst_face_recog, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (facerecog, "facerecog", GST_RANK_NONE,
-    GST_TYPE_FACE_RECOG);
+                             GST_TYPE_FACE_RECOG);
 
-#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, " \
-    "ARGB, ABGR, I420, YV12, NV12, NV21 }"
+#define VIDEO_FORMATS                                                          \
+  "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, "                           \
+  "ARGB, ABGR, I420, YV12, NV12, NV21 }"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS,
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VIDEO_FORMATS)));
-
-static gchar *
-default_recognition_model (void)
-{
-  const gchar *dir = g_getenv ("SURVEILLX_MODEL_DIR");
-  return g_build_filename (dir && *dir ? dir : SX_MODEL_DIR,
-      RECOGNITION_MODEL_FILE, NULL);
-}
-
-static const gchar *
-default_landmark_model (void)
-{
-  const gchar *path = g_getenv ("SURVEILLX_LANDMARK_MODEL");
-  return path && *path ? path : SX_DEFAULT_LANDMARK_MODEL;
-}
 
 /* ---- Results ------------------------------------------------------------- */
 
 static void
-face_match_clear (FaceMatch * m)
+face_match_clear (FaceMatch *m)
 {
   g_free (m->id);
   g_free (m->name);
 }
 
 static void
-analysis_result_free (AnalysisResult * r)
+analysis_result_free (AnalysisResult *r)
 {
   if (!r)
     return;
@@ -283,7 +264,7 @@ analysis_result_new (void)
 {
   AnalysisResult *r = g_new0 (AnalysisResult, 1);
   r->faces = g_array_new (FALSE, TRUE, sizeof (FaceMatch));
-  g_array_set_clear_func (r->faces, (GDestroyNotify) face_match_clear);
+  g_array_set_clear_func (r->faces, (GDestroyNotify)face_match_clear);
   return r;
 }
 
@@ -292,9 +273,8 @@ analysis_result_new (void)
  * when last described. Each known face is carried by one box at most.
  * `refused`: a known face was there, but the appearance had changed. */
 static const KnownFace *
-carried_identity (const GArray * known, gboolean * taken,
-    const SxFaceBox * face, const SxFaceSignature * signature,
-    gboolean * refused)
+carried_identity (const GArray *known, gboolean *taken, const SxFaceBox *face,
+                  const SxFaceSignature *signature, gboolean *refused)
 {
   SxBox box = { face->x, face->y, face->width, face->height };
   gint best = -1;
@@ -305,15 +285,15 @@ carried_identity (const GArray * known, gboolean * taken,
     gdouble iou = sx_box_iou (&box, &g_array_index (known, KnownFace, i).box);
     if (iou >= best_iou) {
       best_iou = iou;
-      best = (gint) i;
+      best = (gint)i;
     }
   }
   *refused = FALSE;
   if (best < 0)
     return NULL;
   const KnownFace *k = &g_array_index (known, KnownFace, best);
-  if (sx_face_signature_similarity (signature, &k->reference) <
-      CARRY_MIN_SIMILARITY) {
+  if (sx_face_signature_similarity (signature, &k->reference)
+      < CARRY_MIN_SIMILARITY) {
     *refused = TRUE;
     return NULL;
   }
@@ -326,29 +306,30 @@ carried_identity (const GArray * known, gboolean * taken,
  * so a face once found is seen at every analysis, not once per sweep.
  * Worker-only. */
 static const GArray *
-regions_to_scan (GstFaceRecog * self, const SxImage * image,
-    const GArray * tracked, guint min_face_size, gboolean * sweep_done,
-    guint * n_refind)
+regions_to_scan (GstFaceRecog *self, const SxImage *image,
+                 const GArray *tracked, guint min_face_size,
+                 gboolean *sweep_done, guint *n_refind)
 {
-  if (!self->sweep_plan || self->sweep_plan_min_face != min_face_size ||
-      self->sweep_plan_width != image->width ||
-      self->sweep_plan_height != image->height) {
+  if (!self->sweep_plan || self->sweep_plan_min_face != min_face_size
+      || self->sweep_plan_width != image->width
+      || self->sweep_plan_height != image->height) {
     g_clear_pointer (&self->sweep_plan, sx_sweep_plan_free);
-    self->sweep_plan = sx_sweep_plan_new (image->width, image->height,
-        min_face_size);
+    self->sweep_plan
+        = sx_sweep_plan_new (image->width, image->height, min_face_size);
     self->sweep_plan_min_face = min_face_size;
     self->sweep_plan_width = image->width;
     self->sweep_plan_height = image->height;
-    GST_INFO_OBJECT (self, "faces from %u px in %ux%u: %u regions scanned "
-        "at x%.2f (finest), a sweep every %u analyses", min_face_size,
-        image->width, image->height,
-        sx_sweep_plan_n_regions (self->sweep_plan),
-        sx_sweep_plan_scale (self->sweep_plan),
-        sx_sweep_plan_analyses_per_sweep (self->sweep_plan));
+    GST_INFO_OBJECT (self,
+                     "faces from %u px in %ux%u: %u regions scanned "
+                     "at x%.2f (finest), a sweep every %u analyses",
+                     min_face_size, image->width, image->height,
+                     sx_sweep_plan_n_regions (self->sweep_plan),
+                     sx_sweep_plan_scale (self->sweep_plan),
+                     sx_sweep_plan_analyses_per_sweep (self->sweep_plan));
     g_mutex_lock (&self->lock);
     self->sweep_regions = sx_sweep_plan_n_regions (self->sweep_plan);
-    self->analyses_per_sweep =
-        sx_sweep_plan_analyses_per_sweep (self->sweep_plan);
+    self->analyses_per_sweep
+        = sx_sweep_plan_analyses_per_sweep (self->sweep_plan);
     self->sweep_scale = sx_sweep_plan_scale (self->sweep_plan);
     g_mutex_unlock (&self->lock);
   }
@@ -359,8 +340,8 @@ regions_to_scan (GstFaceRecog * self, const SxImage * image,
     for (guint i = 0; tracked && i < tracked->len; i++) {
       const SxBox *b = &g_array_index (tracked, SxBox, i);
       SxDetectRegion around;
-      if (sx_sweep_plan_region_around (self->sweep_plan, b->x, b->y,
-              b->width, b->height, &around)) {
+      if (sx_sweep_plan_region_around (self->sweep_plan, b->x, b->y, b->width,
+                                       b->height, &around)) {
         g_array_append_val (self->scan_regions, around);
         (*n_refind)++;
       }
@@ -376,8 +357,8 @@ regions_to_scan (GstFaceRecog * self, const SxImage * image,
  * redescribe-after bounds how long a face may go undescribed. Runs on a
  * pool thread, or on the streaming thread in synchronous mode. */
 static AnalysisResult *
-analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
-    const GArray * tracked, gdouble threshold, guint min_face_size)
+analyse (GstFaceRecog *self, const SxImage *image, const GArray *known,
+         const GArray *tracked, gdouble threshold, guint min_face_size)
 {
   g_autoptr (GError) error = NULL;
   SxAnalysisTimings t = { 0 };
@@ -385,10 +366,11 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
   g_autofree SxFaceBox *boxes = NULL;
   gboolean sweep_done;
   guint n_refind;
-  const GArray *regions = regions_to_scan (self, image, tracked,
-      min_face_size, &sweep_done, &n_refind);
+  const GArray *regions = regions_to_scan (self, image, tracked, min_face_size,
+                                           &sweep_done, &n_refind);
   gint n = sx_analyzer_detect_regions (self->analyzer, image,
-      (const SxDetectRegion *) regions->data, regions->len, &boxes, &error);
+                                       (const SxDetectRegion *)regions->data,
+                                       regions->len, &boxes, &error);
   t.detect_ms = (g_get_monotonic_time () - start) / 1000.0;
 
   AnalysisResult *result = NULL;
@@ -398,42 +380,42 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
   g_autofree gfloat *descriptors = NULL;
   guint n_describe = 0, n_refused = 0;
   if (n >= 0) {
-    chips = g_malloc ((gsize) MAX (n, 1) * SX_FACE_CHIP_BYTES);
-    if (sx_analyzer_align (self->analyzer, image, boxes, (guint) n, chips,
-            &t, &error))
+    chips = g_malloc ((gsize)MAX (n, 1) * SX_FACE_CHIP_BYTES);
+    if (sx_analyzer_align (self->analyzer, image, boxes, (guint)n, chips, &t,
+                           &error))
       result = analysis_result_new ();
   }
   if (result) {
-    g_array_set_size (result->faces, (guint) n);
+    g_array_set_size (result->faces, (guint)n);
     for (gint i = 0; i < n; i++) {
       FaceMatch *m = &g_array_index (result->faces, FaceMatch, i);
-      const guint8 *chip = chips + (gsize) i * SX_FACE_CHIP_BYTES;
-      m->box = (SxBox) { boxes[i].x, boxes[i].y, boxes[i].width,
-      boxes[i].height};
+      const guint8 *chip = chips + (gsize)i * SX_FACE_CHIP_BYTES;
+      m->box
+          = (SxBox){ boxes[i].x, boxes[i].y, boxes[i].width, boxes[i].height };
       m->distance = G_MAXDOUBLE;
       sx_face_signature_from_chip (chip, &m->signature);
       gboolean refused;
-      const KnownFace *k = carried_identity (known, taken, &boxes[i],
-          &m->signature, &refused);
+      const KnownFace *k
+          = carried_identity (known, taken, &boxes[i], &m->signature, &refused);
       n_refused += refused;
       if (k) {
         m->carried_track = k->track_id;
       } else {
         /* The chips to describe go to the front, in order. */
-        memmove (chips + (gsize) n_describe * SX_FACE_CHIP_BYTES, chip,
-            SX_FACE_CHIP_BYTES);
-        described_face[n_describe++] = (guint) i;
+        memmove (chips + (gsize)n_describe * SX_FACE_CHIP_BYTES, chip,
+                 SX_FACE_CHIP_BYTES);
+        described_face[n_describe++] = (guint)i;
       }
     }
-    descriptors = g_new (gfloat,
-        (gsize) MAX (n_describe, 1) * SX_FACE_DESCRIPTOR_LEN);
+    descriptors
+        = g_new (gfloat, (gsize)MAX (n_describe, 1) * SX_FACE_DESCRIPTOR_LEN);
     if (!sx_analyzer_describe_chips (self->analyzer, chips, n_describe,
-            descriptors, &t, &error))
+                                     descriptors, &t, &error))
       g_clear_pointer (&result, analysis_result_free);
   }
   if (!result) {
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("Face analysis failed: %s", error->message), (NULL));
+                         ("Face analysis failed: %s", error->message), (NULL));
     g_mutex_lock (&self->lock);
     self->errors++;
     g_mutex_unlock (&self->lock);
@@ -445,11 +427,11 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
   g_mutex_unlock (&self->lock);
 
   for (guint j = 0; j < n_describe; j++) {
-    FaceMatch *m = &g_array_index (result->faces, FaceMatch,
-        described_face[j]);
+    FaceMatch *m = &g_array_index (result->faces, FaceMatch, described_face[j]);
     SxGalleryMatch best;
-    if (gallery && sx_gallery_match (gallery,
-            descriptors + (gsize) j * SX_FACE_DESCRIPTOR_LEN, &best)) {
+    if (gallery
+        && sx_gallery_match (
+            gallery, descriptors + (gsize)j * SX_FACE_DESCRIPTOR_LEN, &best)) {
       m->distance = best.distance;
       if (best.distance <= threshold) {
         m->id = g_strdup (best.id);
@@ -460,15 +442,18 @@ analyse (GstFaceRecog * self, const SxImage * image, const GArray * known,
   sx_gallery_unref (gallery);
   result->analysis_ms = (g_get_monotonic_time () - start) / 1000.0;
 
-  GST_LOG_OBJECT (self, "%d faces, %u described (%u carries refused): "
+  GST_LOG_OBJECT (
+      self,
+      "%d faces, %u described (%u carries refused): "
       "detect %.1f ms (%u regions, %u around tracked faces), align %.1f ms, "
-      "describe %.1f ms", n, n_describe, n_refused, t.detect_ms,
-      regions->len, n_refind, t.align_ms, t.describe_ms);
+      "describe %.1f ms",
+      n, n_describe, n_refused, t.detect_ms, regions->len, n_refind, t.align_ms,
+      t.describe_ms);
   g_mutex_lock (&self->lock);
   self->analysed++;
-  self->faces_seen += (guint) n;
+  self->faces_seen += (guint)n;
   self->described += n_describe;
-  self->carried += (guint) n - n_describe;
+  self->carried += (guint)n - n_describe;
   self->carry_refused += n_refused;
   self->sweeps += sweep_done;
   self->refinds += n_refind;
@@ -487,38 +472,33 @@ reported_distance (gdouble d)
 }
 
 static GstStructure *
-track_structure (const SxTrack * track, gboolean with_box)
+track_structure (const SxTrack *track, gboolean with_box)
 {
-  GstStructure *s = gst_structure_new (SX_FACE_PARAMS_NAME,
-      SX_FACE_FIELD_LABEL, G_TYPE_STRING,
+  GstStructure *s = gst_structure_new (
+      SX_FACE_PARAMS_NAME, SX_FACE_FIELD_LABEL, G_TYPE_STRING,
       track->confirmed && track->name ? track->name : SX_FACE_LABEL_UNKNOWN,
       SX_FACE_FIELD_ID, G_TYPE_STRING,
-      track->confirmed && track->id ? track->id : "",
-      SX_FACE_FIELD_DISTANCE, G_TYPE_DOUBLE,
-      reported_distance (track->distance),
+      track->confirmed && track->id ? track->id : "", SX_FACE_FIELD_DISTANCE,
+      G_TYPE_DOUBLE, reported_distance (track->distance),
       SX_FACE_FIELD_CONFIRMED, G_TYPE_BOOLEAN, track->confirmed,
-      SX_FACE_FIELD_VOTES, G_TYPE_UINT, track->votes,
-      SX_FACE_FIELD_TRACK_ID, G_TYPE_UINT, track->track_id,
-      SX_FACE_FIELD_FRESH, G_TYPE_BOOLEAN, track->fresh,
-      SX_FACE_FIELD_CARRIED, G_TYPE_BOOLEAN, track->fresh && track->carried,
-      NULL);
+      SX_FACE_FIELD_VOTES, G_TYPE_UINT, track->votes, SX_FACE_FIELD_TRACK_ID,
+      G_TYPE_UINT, track->track_id, SX_FACE_FIELD_FRESH, G_TYPE_BOOLEAN,
+      track->fresh, SX_FACE_FIELD_CARRIED, G_TYPE_BOOLEAN,
+      track->fresh && track->carried, NULL);
   if (with_box)
-    gst_structure_set (s,
-        SX_FACE_FIELD_X, G_TYPE_INT, track->box.x,
-        SX_FACE_FIELD_Y, G_TYPE_INT, track->box.y,
-        SX_FACE_FIELD_WIDTH, G_TYPE_UINT, track->box.width,
-        SX_FACE_FIELD_HEIGHT, G_TYPE_UINT, track->box.height,
+    gst_structure_set (
+        s, SX_FACE_FIELD_X, G_TYPE_INT, track->box.x, SX_FACE_FIELD_Y,
+        G_TYPE_INT, track->box.y, SX_FACE_FIELD_WIDTH, G_TYPE_UINT,
+        track->box.width, SX_FACE_FIELD_HEIGHT, G_TYPE_UINT, track->box.height,
         SX_FACE_FIELD_MATCH_ID, G_TYPE_STRING,
-        track->match_id ? track->match_id : "",
-        SX_FACE_FIELD_MATCH_DISTANCE, G_TYPE_DOUBLE,
-        reported_distance (track->match_distance),
-        NULL);
+        track->match_id ? track->match_id : "", SX_FACE_FIELD_MATCH_DISTANCE,
+        G_TYPE_DOUBLE, reported_distance (track->match_distance), NULL);
   return s;
 }
 
 /* Feeds an analysis to the tracker and reports it on the bus. */
 static void
-apply_result (GstFaceRecog * self, AnalysisResult * result)
+apply_result (GstFaceRecog *self, AnalysisResult *result)
 {
   guint n = result->faces->len;
   g_autofree SxTrackObservation *obs = g_new0 (SxTrackObservation, n + 1);
@@ -545,21 +525,22 @@ apply_result (GstFaceRecog * self, AnalysisResult * result)
     g_value_take_boxed (&v, track_structure (track, TRUE));
     gst_value_list_append_and_take_value (&faces, &v);
   }
-  GstStructure *s = gst_structure_new (SX_FACE_MESSAGE_NAME,
-      SX_FACE_MSG_FRAME, G_TYPE_UINT64, result->frame,
+  GstStructure *s = gst_structure_new (
+      SX_FACE_MESSAGE_NAME, SX_FACE_MSG_FRAME, G_TYPE_UINT64, result->frame,
       SX_FACE_MSG_TIMESTAMP, G_TYPE_UINT64, result->pts,
       SX_FACE_MSG_RUNNING_TIME, G_TYPE_UINT64, result->running_time,
       SX_FACE_MSG_STREAM_TIME, G_TYPE_UINT64, result->stream_time,
       SX_FACE_MSG_ANALYSIS_MS, G_TYPE_DOUBLE, result->analysis_ms, NULL);
   gst_structure_take_value (s, SX_FACE_MSG_FACES, &faces);
   gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+                            gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* ---- Worker --------------------------------------------------------------- */
+/* ---- Worker ---------------------------------------------------------------
+ */
 
 static gboolean
-job_to_rgb (GstFaceRecog * self, SxImage * image)
+job_to_rgb (GstFaceRecog *self, SxImage *image)
 {
   AnalysisJob *job = &self->job;
   GstVideoFrame in;
@@ -570,29 +551,29 @@ job_to_rgb (GstFaceRecog * self, SxImage * image)
   guint width = GST_VIDEO_INFO_WIDTH (&job->info);
   guint height = GST_VIDEO_INFO_HEIGHT (&job->info);
 
-  if (!self->rgb_pixels ||
-      !gst_video_info_is_equal (&self->converted_info, &job->info)) {
+  if (!self->rgb_pixels
+      || !gst_video_info_is_equal (&self->converted_info, &job->info)) {
     self->converted_info = job->info;
     g_clear_pointer (&self->to_rgb, gst_video_converter_free);
     g_clear_pointer (&self->rgb_pixels, g_free);
     gst_video_info_set_format (&self->rgb_info, GST_VIDEO_FORMAT_RGB, width,
-        height);
+                               height);
     /* the converter refuses to change rate or aspect: keep the input's */
     GST_VIDEO_INFO_FPS_N (&self->rgb_info) = GST_VIDEO_INFO_FPS_N (&job->info);
     GST_VIDEO_INFO_FPS_D (&self->rgb_info) = GST_VIDEO_INFO_FPS_D (&job->info);
     GST_VIDEO_INFO_PAR_N (&self->rgb_info) = GST_VIDEO_INFO_PAR_N (&job->info);
     GST_VIDEO_INFO_PAR_D (&self->rgb_info) = GST_VIDEO_INFO_PAR_D (&job->info);
-    GST_VIDEO_INFO_INTERLACE_MODE (&self->rgb_info) =
-        GST_VIDEO_INFO_INTERLACE_MODE (&job->info);
+    GST_VIDEO_INFO_INTERLACE_MODE (&self->rgb_info)
+        = GST_VIDEO_INFO_INTERLACE_MODE (&job->info);
     if (format != GST_VIDEO_FORMAT_RGB)
-      self->to_rgb = gst_video_converter_new (&job->info, &self->rgb_info,
-          NULL);
+      self->to_rgb
+          = gst_video_converter_new (&job->info, &self->rgb_info, NULL);
     self->rgb_pixels = g_malloc (GST_VIDEO_INFO_SIZE (&self->rgb_info));
   }
 
   GstVideoFrame out;
-  GstBuffer *wrapped = gst_buffer_new_wrapped_full (0, self->rgb_pixels,
-      GST_VIDEO_INFO_SIZE (&self->rgb_info), 0,
+  GstBuffer *wrapped = gst_buffer_new_wrapped_full (
+      0, self->rgb_pixels, GST_VIDEO_INFO_SIZE (&self->rgb_info), 0,
       GST_VIDEO_INFO_SIZE (&self->rgb_info), NULL, NULL);
   gst_video_frame_map (&out, &self->rgb_info, wrapped, GST_MAP_WRITE);
   if (self->to_rgb)
@@ -614,8 +595,7 @@ job_to_rgb (GstFaceRecog * self, SxImage * image)
 /* Copies what a new analysis needs of the tracks: where each is (to
  * re-find it), and the confirmed ones it may carry identities from. */
 static void
-snapshot_tracks (GstFaceRecog * self, AnalysisJob * job,
-    guint redescribe_after)
+snapshot_tracks (GstFaceRecog *self, AnalysisJob *job, guint redescribe_after)
 {
   GArray *known = job->known;
   g_array_set_size (known, 0);
@@ -624,8 +604,8 @@ snapshot_tracks (GstFaceRecog * self, AnalysisJob * job,
   for (guint i = 0; i < tracks->len; i++) {
     SxTrack *t = g_ptr_array_index (tracks, i);
     g_array_append_val (job->tracked, t->box);
-    if (t->confirmed && t->id && t->has_reference &&
-        t->since_described + 1 < redescribe_after) {
+    if (t->confirmed && t->id && t->has_reference
+        && t->since_described + 1 < redescribe_after) {
       KnownFace k = { t->box, t->track_id, t->reference };
       g_array_append_val (known, k);
     }
@@ -634,7 +614,7 @@ snapshot_tracks (GstFaceRecog * self, AnalysisJob * job,
 
 /* Copies the frame into the job, with the times it must be reported at. */
 static gboolean
-copy_to_job (GstFaceRecog * self, GstVideoFrame * frame)
+copy_to_job (GstFaceRecog *self, GstVideoFrame *frame)
 {
   AnalysisJob *job = &self->job;
   if (!job->buffer || !gst_video_info_is_equal (&job->info, &frame->info)) {
@@ -650,15 +630,15 @@ copy_to_job (GstFaceRecog * self, GstVideoFrame * frame)
   GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
   job->frame = self->frame_count;
   job->pts = GST_BUFFER_PTS (frame->buffer);
-  job->running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME,
-      job->pts);
-  job->stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME,
-      job->pts);
+  job->running_time
+      = gst_segment_to_running_time (segment, GST_FORMAT_TIME, job->pts);
+  job->stream_time
+      = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, job->pts);
   return TRUE;
 }
 
 static void
-stamp_result (AnalysisResult * result, const AnalysisJob * job)
+stamp_result (AnalysisResult *result, const AnalysisJob *job)
 {
   result->frame = job->frame;
   result->pts = job->pts;
@@ -690,7 +670,7 @@ analysis_job (gpointer data)
   AnalysisResult *result = NULL;
   if (job_to_rgb (self, &image))
     result = analyse (self, &image, self->job.known, self->job.tracked,
-        threshold, min_face_size);
+                      threshold, min_face_size);
   if (result)
     stamp_result (result, &self->job);
 
@@ -709,14 +689,13 @@ analysis_job (gpointer data)
  * in the pool, a newer frame replaces it now and then, so the analysis is
  * of a recent picture; while it runs, frames pass unanalysed. */
 static void
-offer_to_pool (GstFaceRecog * self, GstVideoFrame * frame,
-    guint redescribe_after)
+offer_to_pool (GstFaceRecog *self, GstVideoFrame *frame, guint redescribe_after)
 {
   gint64 now = g_get_monotonic_time ();
   g_mutex_lock (&self->lock);
   gboolean queued = self->job_ready;
-  if (self->busy || (queued && now - self->job.copied_at <
-          QUEUED_FRAME_REFRESH_US)) {
+  if (self->busy
+      || (queued && now - self->job.copied_at < QUEUED_FRAME_REFRESH_US)) {
     self->skipped_busy++;
     g_mutex_unlock (&self->lock);
     return;
@@ -736,7 +715,7 @@ offer_to_pool (GstFaceRecog * self, GstVideoFrame * frame,
  * is offered, so every offered frame is analysed, as fast as the pool
  * allows, and its result lands on the next frame. */
 static void
-wait_for_analysis (GstFaceRecog * self)
+wait_for_analysis (GstFaceRecog *self)
 {
   g_mutex_lock (&self->lock);
   while ((self->busy || self->job_ready) && !self->flushing)
@@ -747,7 +726,7 @@ wait_for_analysis (GstFaceRecog * self)
 /* Whether upstream is live (a camera) or not (a file): a source that
  * does not say is taken as live, so video is never held up. */
 static gboolean
-upstream_is_live (GstFaceRecog * self)
+upstream_is_live (GstFaceRecog *self)
 {
   GstQuery *query = gst_query_new_latency ();
   gboolean live = TRUE;
@@ -758,7 +737,7 @@ upstream_is_live (GstFaceRecog * self)
 }
 
 static void
-set_flushing (GstFaceRecog * self, gboolean flushing)
+set_flushing (GstFaceRecog *self, gboolean flushing)
 {
   g_mutex_lock (&self->lock);
   self->flushing = flushing;
@@ -767,7 +746,7 @@ set_flushing (GstFaceRecog * self, gboolean flushing)
 }
 
 static AnalysisResult *
-take_pending (GstFaceRecog * self)
+take_pending (GstFaceRecog *self)
 {
   g_mutex_lock (&self->lock);
   AnalysisResult *r = self->pending;
@@ -776,11 +755,12 @@ take_pending (GstFaceRecog * self)
   return r;
 }
 
-/* ---- Synchronous analysis ------------------------------------------------- */
+/* ---- Synchronous analysis -------------------------------------------------
+ */
 
 static void
-analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold,
-    guint redescribe_after, guint min_face_size)
+analyse_inline (GstFaceRecog *self, GstVideoFrame *frame, gdouble threshold,
+                guint redescribe_after, guint min_face_size)
 {
   /* Same path as the pool (copy, convert), so both modes see identical
    * pixels; the copy is cheap next to detection. */
@@ -790,8 +770,9 @@ analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold,
   SxImage image;
   if (!job_to_rgb (self, &image))
     return;
-  AnalysisResult *result = analyse (self, &image, self->job.known,
-      self->job.tracked, threshold, min_face_size);
+  AnalysisResult *result
+      = analyse (self, &image, self->job.known, self->job.tracked, threshold,
+                 min_face_size);
   if (!result)
     return;
   stamp_result (result, &self->job);
@@ -799,23 +780,23 @@ analyse_inline (GstFaceRecog * self, GstVideoFrame * frame, gdouble threshold,
   analysis_result_free (result);
 }
 
-/* ---- Drawing ---------------------------------------------------------------- */
+/* ---- Drawing ----------------------------------------------------------------
+ */
 
 /* Fills a rectangle in every component of any 8-bit RGB or YUV format,
  * honouring chroma subsampling. */
 static void
-fill_rect (GstVideoFrame * frame, gint x0, gint y0, gint x1, gint y1,
-    const guint8 rgb[3])
+fill_rect (GstVideoFrame *frame, gint x0, gint y0, gint x1, gint y1,
+           const guint8 rgb[3])
 {
   const GstVideoFormatInfo *finfo = frame->info.finfo;
   guint8 value[GST_VIDEO_MAX_COMPONENTS];
   if (GST_VIDEO_FORMAT_INFO_IS_YUV (finfo)) {
     /* BT.601 limited range: what vp8dec and jpegdec hand out */
-    value[0] = (guint8) (16 + (66 * rgb[0] + 129 * rgb[1] + 25 * rgb[2]) / 256);
-    value[1] = (guint8) (128 + (-38 * rgb[0] - 74 * rgb[1] + 112 * rgb[2])
-        / 256);
-    value[2] = (guint8) (128 + (112 * rgb[0] - 94 * rgb[1] - 18 * rgb[2])
-        / 256);
+    value[0] = (guint8)(16 + (66 * rgb[0] + 129 * rgb[1] + 25 * rgb[2]) / 256);
+    value[1]
+        = (guint8)(128 + (-38 * rgb[0] - 74 * rgb[1] + 112 * rgb[2]) / 256);
+    value[2] = (guint8)(128 + (112 * rgb[0] - 94 * rgb[1] - 18 * rgb[2]) / 256);
   } else {
     value[0] = rgb[0];
     value[1] = rgb[1];
@@ -853,15 +834,15 @@ fill_rect (GstVideoFrame * frame, gint x0, gint y0, gint x1, gint y1,
 #define LABEL_PAD 2
 
 static gint
-draw_unit (GstVideoFrame * frame)
+draw_unit (GstVideoFrame *frame)
 {
   return MAX (1, GST_VIDEO_FRAME_HEIGHT (frame) / 360);
 }
 
 /* The label on a filled tab above the box (inside it at the top edge). */
 static void
-draw_label (GstVideoFrame * frame, gint x, gint y, const gchar * text,
-    const guint8 background[3])
+draw_label (GstVideoFrame *frame, gint x, gint y, const gchar *text,
+            const guint8 background[3])
 {
   static const guint8 ink[3] = { 0, 0, 0 };
   const gint unit = draw_unit (frame);
@@ -881,12 +862,12 @@ draw_label (GstVideoFrame * frame, gint x, gint y, const gchar * text,
       for (gint col = 0; col < SX_FONT_WIDTH; col++)
         if (rows[row] & (1 << (SX_FONT_WIDTH - 1 - col)))
           fill_rect (frame, gx + col * scale, gy + row * scale,
-              gx + (col + 1) * scale, gy + (row + 1) * scale, ink);
+                     gx + (col + 1) * scale, gy + (row + 1) * scale, ink);
   }
 }
 
 static void
-draw_tracks (GstFaceRecog * self, GstVideoFrame * frame)
+draw_tracks (GstFaceRecog *self, GstVideoFrame *frame)
 {
   static const guint8 known[3] = { 0, 220, 0 };
   static const guint8 unknown[3] = { 230, 30, 30 };
@@ -896,39 +877,41 @@ draw_tracks (GstFaceRecog * self, GstVideoFrame * frame)
     SxTrack *t = g_ptr_array_index (tracks, i);
     const guint8 *colour = t->confirmed ? known : t->id ? pending : unknown;
     gint x0 = t->box.x, y0 = t->box.y;
-    gint x1 = x0 + (gint) t->box.width, y1 = y0 + (gint) t->box.height;
+    gint x1 = x0 + (gint)t->box.width, y1 = y0 + (gint)t->box.height;
     const gint w = LINE_UNITS * draw_unit (frame);
     fill_rect (frame, x0, y0, x1, y0 + w, colour);
     fill_rect (frame, x0, y1 - w, x1, y1, colour);
     fill_rect (frame, x0, y0, x0 + w, y1, colour);
     fill_rect (frame, x1 - w, y0, x1, y1, colour);
-    g_autofree gchar *label = t->confirmed ? g_strdup (t->name) :
-        t->id ? g_strdup_printf ("%s?", t->name) :
-        g_strdup (SX_FACE_LABEL_UNKNOWN);
+    g_autofree gchar *label = t->confirmed ? g_strdup (t->name)
+                              : t->id      ? g_strdup_printf ("%s?", t->name)
+                                           : g_strdup (SX_FACE_LABEL_UNKNOWN);
     draw_label (frame, x0, y0, label, colour);
   }
 }
 
-/* ---- Streaming ------------------------------------------------------------- */
+/* ---- Streaming -------------------------------------------------------------
+ */
 
 static void
-attach_metas (GstFaceRecog * self, GstBuffer * buffer, const GstVideoInfo * info)
+attach_metas (GstFaceRecog *self, GstBuffer *buffer, const GstVideoInfo *info)
 {
   GPtrArray *tracks = sx_tracker_tracks (self->tracker);
-  gint width = GST_VIDEO_INFO_WIDTH (info), height = GST_VIDEO_INFO_HEIGHT (info);
+  gint width = GST_VIDEO_INFO_WIDTH (info),
+       height = GST_VIDEO_INFO_HEIGHT (info);
   for (guint i = 0; i < tracks->len; i++) {
     SxTrack *t = g_ptr_array_index (tracks, i);
     /* Detections may reach past the frame edge; the meta takes unsigned
      * coordinates inside it. */
     gint x0 = CLAMP (t->box.x, 0, width), y0 = CLAMP (t->box.y, 0, height);
-    gint x1 = CLAMP (t->box.x + (gint) t->box.width, 0, width);
-    gint y1 = CLAMP (t->box.y + (gint) t->box.height, 0, height);
+    gint x1 = CLAMP (t->box.x + (gint)t->box.width, 0, width);
+    gint y1 = CLAMP (t->box.y + (gint)t->box.height, 0, height);
     if (x1 <= x0 || y1 <= y0)
       continue;
-    GstVideoRegionOfInterestMeta *meta =
-        gst_buffer_add_video_region_of_interest_meta (buffer,
-        SX_FACE_ROI_TYPE, x0, y0, x1 - x0, y1 - y0);
-    meta->id = (gint) t->track_id;
+    GstVideoRegionOfInterestMeta *meta
+        = gst_buffer_add_video_region_of_interest_meta (
+            buffer, SX_FACE_ROI_TYPE, x0, y0, x1 - x0, y1 - y0);
+    meta->id = (gint)t->track_id;
     GstStructure *params = track_structure (t, FALSE);
     sx_face_params_carry (buffer, params);
     gst_video_region_of_interest_meta_add_param (meta, params);
@@ -936,7 +919,7 @@ attach_metas (GstFaceRecog * self, GstBuffer * buffer, const GstVideoInfo * info
 }
 
 static GstFlowReturn
-gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
+gst_face_recog_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
   GstFaceRecog *self = GST_FACE_RECOG (trans);
   GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
@@ -958,9 +941,10 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   if (!self->live_known) {
     self->live = upstream_is_live (self);
     self->live_known = TRUE;
-    GST_INFO_OBJECT (self, "upstream is %s: %s", self->live ? "live" :
-        "not live", self->live ? "frames pass while an analysis runs" :
-        "each analysed frame waits for the analysis before it");
+    GST_INFO_OBJECT (
+        self, "upstream is %s: %s", self->live ? "live" : "not live",
+        self->live ? "frames pass while an analysis runs"
+                   : "each analysed frame waits for the analysis before it");
   }
   gboolean offered = self->frame_count % interval == 0;
 
@@ -968,10 +952,10 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   /* NO_REF: a mapped frame's extra reference would make the buffer
    * read-only, and the metas must be added to it. */
   if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
-          (draw ? GST_MAP_READWRITE : GST_MAP_READ) |
-          GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+                            (draw ? GST_MAP_READWRITE : GST_MAP_READ)
+                                | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-        ("could not map the video frame"));
+                       ("could not map the video frame"));
     return GST_FLOW_ERROR;
   }
 
@@ -986,8 +970,7 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 
   if (offered) {
     if (synchronous)
-      analyse_inline (self, &frame, threshold, redescribe_after,
-          min_face_size);
+      analyse_inline (self, &frame, threshold, redescribe_after, min_face_size);
     else
       offer_to_pool (self, &frame, redescribe_after);
   }
@@ -1003,14 +986,15 @@ gst_face_recog_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 /* At EOS the analysis in flight is awaited (bounded) and reported, so an
  * offline run loses no result. */
 static gboolean
-gst_face_recog_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_face_recog_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstFaceRecog *self = GST_FACE_RECOG (trans);
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->pool_client) {
     gint64 deadline = g_get_monotonic_time () + EOS_DRAIN_TIMEOUT_US;
     g_mutex_lock (&self->lock);
-    while ((self->busy || self->job_ready) &&
-        g_cond_wait_until (&self->cond, &self->lock, deadline));
+    while ((self->busy || self->job_ready)
+           && g_cond_wait_until (&self->cond, &self->lock, deadline))
+      ;
     g_mutex_unlock (&self->lock);
     AnalysisResult *result = take_pending (self);
     if (result) {
@@ -1027,31 +1011,34 @@ gst_face_recog_sink_event (GstBaseTransform * trans, GstEvent * event)
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
-/* ---- Start / stop --------------------------------------------------------- */
+/* ---- Start / stop ---------------------------------------------------------
+ */
 
 static void
-warn_skipped_photo (const gchar * path, const GError * error, gpointer data)
+warn_skipped_photo (const gchar *path, const GError *error, gpointer data)
 {
   GstFaceRecog *self = data;
   GST_ELEMENT_WARNING (self, RESOURCE, READ,
-      ("Gallery photo '%s' skipped: %s", path, error->message), (NULL));
+                       ("Gallery photo '%s' skipped: %s", path, error->message),
+                       (NULL));
 }
 
 static void
-post_gallery_message (GstFaceRecog * self, SxGallery * gallery,
-    gboolean reload)
+post_gallery_message (GstFaceRecog *self, SxGallery *gallery, gboolean reload)
 {
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("facerecog-gallery",
-              "people", G_TYPE_UINT, sx_gallery_n_people (gallery),
-              "descriptors", G_TYPE_UINT, sx_gallery_n_descriptors (gallery),
-              "reload", G_TYPE_BOOLEAN, reload, NULL)));
+  gst_element_post_message (
+      GST_ELEMENT (self),
+      gst_message_new_element (
+          GST_OBJECT (self),
+          gst_structure_new ("facerecog-gallery", "people", G_TYPE_UINT,
+                             sx_gallery_n_people (gallery), "descriptors",
+                             G_TYPE_UINT, sx_gallery_n_descriptors (gallery),
+                             "reload", G_TYPE_BOOLEAN, reload, NULL)));
 }
 
 /* From the watch thread: a student was enrolled or removed. */
 static void
-on_gallery_reloaded (SxGallery * gallery, gpointer data)
+on_gallery_reloaded (SxGallery *gallery, gpointer data)
 {
   GstFaceRecog *self = data;
   g_mutex_lock (&self->lock);
@@ -1060,21 +1047,22 @@ on_gallery_reloaded (SxGallery * gallery, gpointer data)
   g_mutex_unlock (&self->lock);
   sx_gallery_unref (old);
   GST_INFO_OBJECT (self, "gallery reloaded: %u people",
-      sx_gallery_n_people (gallery));
+                   sx_gallery_n_people (gallery));
   post_gallery_message (self, gallery, TRUE);
 }
 
 static void
-on_gallery_trouble (const GError * error, gpointer data)
+on_gallery_trouble (const GError *error, gpointer data)
 {
   GstFaceRecog *self = data;
   /* Recognition goes on with the gallery it has; the watch retries. */
-  GST_ELEMENT_WARNING (self, RESOURCE, READ,
+  GST_ELEMENT_WARNING (
+      self, RESOURCE, READ,
       ("Gallery database unavailable, retrying: %s", error->message), (NULL));
 }
 
 static gboolean
-gst_face_recog_start (GstBaseTransform * trans)
+gst_face_recog_start (GstBaseTransform *trans)
 {
   GstFaceRecog *self = GST_FACE_RECOG (trans);
   g_autoptr (GError) error = NULL;
@@ -1093,7 +1081,8 @@ gst_face_recog_start (GstBaseTransform * trans)
 
   self->analyzer = sx_analyzer_new (landmarks, recognition, &error);
   if (!self->analyzer) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+    GST_ELEMENT_ERROR (
+        self, RESOURCE, OPEN_READ,
         ("Could not load a face model: %s", error->message),
         ("landmark-model=%s recognition-model=%s", landmarks, recognition));
     return FALSE;
@@ -1103,40 +1092,45 @@ gst_face_recog_start (GstBaseTransform * trans)
   sx_analyzer_set_detection (self->analyzer, 0, detect_threshold);
 
   SxGallery *gallery = NULL;
-  if (sx_gallery_location_is_db (gallery_location)) {
-    self->gallery_watch = sx_gallery_watch_new (gallery_location,
-        gallery_schema, &gallery, on_gallery_reloaded, on_gallery_trouble,
-        self, &error);
-    if (!self->gallery_watch) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Could not load the gallery from PostgreSQL: %s", error->message),
-          (NULL));
-      g_clear_pointer (&self->analyzer, sx_analyzer_free);
-      return FALSE;
-    }
-  } else if (gallery_location && *gallery_location) {
-    gallery = sx_gallery_load (gallery_location, self->analyzer,
-        warn_skipped_photo, self, &error);
-    if (!gallery) {
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-          ("Could not load the gallery: %s", error->message), (NULL));
+  gboolean from_db = sx_gallery_location_is_db (gallery_location);
+  if (gallery_location && *gallery_location) {
+    /* one copy per process: other cameras with this gallery share it */
+    static const SxGalleryShareCallbacks callbacks
+        = { on_gallery_reloaded, on_gallery_trouble };
+    self->gallery_share = sx_gallery_share_open (
+        gallery_location, gallery_schema, recognition, self->analyzer,
+        warn_skipped_photo, &callbacks, self, &gallery, &error);
+    if (!self->gallery_share) {
+      if (from_db)
+        GST_ELEMENT_ERROR (
+            self, RESOURCE, OPEN_READ,
+            ("Could not load the gallery from PostgreSQL: %s", error->message),
+            (NULL));
+      else
+        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+                           ("Could not load the gallery: %s", error->message),
+                           (NULL));
       g_clear_pointer (&self->analyzer, sx_analyzer_free);
       return FALSE;
     }
   } else {
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+    GST_ELEMENT_WARNING (
+        self, RESOURCE, SETTINGS,
         ("No gallery set: every face will be reported as unknown"), (NULL));
   }
   if (gallery) {
     GST_INFO_OBJECT (self, "gallery: %u people, %u descriptors",
-        sx_gallery_n_people (gallery), sx_gallery_n_descriptors (gallery));
+                     sx_gallery_n_people (gallery),
+                     sx_gallery_n_descriptors (gallery));
     post_gallery_message (self, gallery, FALSE);
   }
   /* A database gallery may start empty: students get enrolled later. */
-  if (gallery && sx_gallery_n_people (gallery) == 0 && !self->gallery_watch)
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+  if (gallery && sx_gallery_n_people (gallery) == 0 && !from_db)
+    GST_ELEMENT_WARNING (
+        self, RESOURCE, SETTINGS,
         ("Gallery '%s' holds nobody: every face will be reported as unknown",
-            gallery_location), (NULL));
+         gallery_location),
+        (NULL));
 
   g_mutex_lock (&self->lock);
   self->gallery = gallery;
@@ -1157,13 +1151,13 @@ gst_face_recog_start (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_face_recog_stop (GstBaseTransform * trans)
+gst_face_recog_stop (GstBaseTransform *trans)
 {
   GstFaceRecog *self = GST_FACE_RECOG (trans);
 
   /* waits for an analysis in flight */
   g_clear_pointer (&self->pool_client, sx_pool_client_free);
-  g_clear_pointer (&self->gallery_watch, sx_gallery_watch_free);
+  g_clear_pointer (&self->gallery_share, sx_gallery_share_close);
   analysis_result_free (take_pending (self));
   gst_clear_buffer (&self->job.buffer);
   g_clear_pointer (&self->to_rgb, gst_video_converter_free);
@@ -1178,7 +1172,7 @@ gst_face_recog_stop (GstBaseTransform * trans)
 }
 
 static GstStateChangeReturn
-gst_face_recog_change_state (GstElement * element, GstStateChange transition)
+gst_face_recog_change_state (GstElement *element, GstStateChange transition)
 {
   GstFaceRecog *self = GST_FACE_RECOG (element);
   /* A file's frame may wait for an analysis: release it before the pads
@@ -1188,39 +1182,39 @@ gst_face_recog_change_state (GstElement * element, GstStateChange transition)
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 
-/* ---- GObject ---------------------------------------------------------------- */
+/* ---- GObject ----------------------------------------------------------------
+ */
 
 static GstStructure *
-stats_structure (GstFaceRecog * self)
+stats_structure (GstFaceRecog *self)
 {
   g_mutex_lock (&self->lock);
-  GstStructure *s = gst_structure_new ("facerecog-stats",
-      "frames", G_TYPE_UINT64, self->frame_count,
-      "analysed", G_TYPE_UINT64, self->analysed,
-      "skipped-busy", G_TYPE_UINT64, self->skipped_busy,
-      "faces", G_TYPE_UINT64, self->faces_seen,
-      "errors", G_TYPE_UINT64, self->errors,
-      "described", G_TYPE_UINT64, self->described,
-      "carried", G_TYPE_UINT64, self->carried,
-      "carry-refused", G_TYPE_UINT64, self->carry_refused,
-      "analysis-ms-mean", G_TYPE_DOUBLE, self->analysed ?
-      self->analysis_ms_total / self->analysed : 0.0,
-      "detect-ms-mean", G_TYPE_DOUBLE, self->analysed ?
-      self->detect_ms_total / self->analysed : 0.0,
-      "sweep-scale", G_TYPE_DOUBLE, self->sweep_scale,
-      "sweep-regions", G_TYPE_UINT, self->sweep_regions,
-      "analyses-per-sweep", G_TYPE_UINT, self->analyses_per_sweep,
-      "sweeps", G_TYPE_UINT64, self->sweeps,
-      "refinds", G_TYPE_UINT64, self->refinds,
-      "gallery-people", G_TYPE_UINT,
-      self->gallery ? sx_gallery_n_people (self->gallery) : 0, NULL);
+  GstStructure *s = gst_structure_new (
+      "facerecog-stats", "frames", G_TYPE_UINT64, self->frame_count, "analysed",
+      G_TYPE_UINT64, self->analysed, "skipped-busy", G_TYPE_UINT64,
+      self->skipped_busy, "faces", G_TYPE_UINT64, self->faces_seen, "errors",
+      G_TYPE_UINT64, self->errors, "described", G_TYPE_UINT64, self->described,
+      "carried", G_TYPE_UINT64, self->carried, "carry-refused", G_TYPE_UINT64,
+      self->carry_refused, "analysis-ms-mean", G_TYPE_DOUBLE,
+      self->analysed ? self->analysis_ms_total / self->analysed : 0.0,
+      "detect-ms-mean", G_TYPE_DOUBLE,
+      self->analysed ? self->detect_ms_total / self->analysed : 0.0,
+      "sweep-scale", G_TYPE_DOUBLE, self->sweep_scale, "sweep-regions",
+      G_TYPE_UINT, self->sweep_regions, "analyses-per-sweep", G_TYPE_UINT,
+      self->analyses_per_sweep, "sweeps", G_TYPE_UINT64, self->sweeps,
+      "refinds", G_TYPE_UINT64, self->refinds, "gallery-people", G_TYPE_UINT,
+      self->gallery ? sx_gallery_n_people (self->gallery) : 0,
+      "gallery-shared-by", G_TYPE_UINT,
+      self->gallery_share ? sx_gallery_share_get_users (self->gallery_share)
+                          : 0,
+      NULL);
   g_mutex_unlock (&self->lock);
   return s;
 }
 
 static void
-gst_face_recog_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_face_recog_set_property (GObject *object, guint prop_id,
+                             const GValue *value, GParamSpec *pspec)
 {
   GstFaceRecog *self = GST_FACE_RECOG (object);
 
@@ -1288,8 +1282,8 @@ gst_face_recog_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
+gst_face_recog_get_property (GObject *object, guint prop_id, GValue *value,
+                             GParamSpec *pspec)
 {
   GstFaceRecog *self = GST_FACE_RECOG (object);
 
@@ -1355,7 +1349,7 @@ gst_face_recog_get_property (GObject * object, guint prop_id, GValue * value,
 }
 
 static void
-gst_face_recog_finalize (GObject * object)
+gst_face_recog_finalize (GObject *object)
 {
   GstFaceRecog *self = GST_FACE_RECOG (object);
 
@@ -1372,70 +1366,96 @@ gst_face_recog_finalize (GObject * object)
 }
 
 static void
-gst_face_recog_class_init (GstFaceRecogClass * klass)
+gst_face_recog_class_init (GstFaceRecogClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
-  const GParamFlags rw_playing = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_PLAYING;
+  const GParamFlags rw
+      = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
+  const GParamFlags rw_playing
+      = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
 
   GST_DEBUG_CATEGORY_INIT (gst_face_recog_debug, "facerecog", 0,
-      "dlib face recognition");
+                           "dlib face recognition");
 
   gobject_class->set_property = gst_face_recog_set_property;
   gobject_class->get_property = gst_face_recog_get_property;
   gobject_class->finalize = gst_face_recog_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_GALLERY,
-      g_param_spec_string ("gallery", "Gallery",
+  g_object_class_install_property (
+      gobject_class, PROP_GALLERY,
+      g_param_spec_string (
+          "gallery", "Gallery",
           "Enrolled people: a folder of photos (one sub-folder per person, "
           "or <id>_<name>.jpg files), a descriptor file written by "
           "surveillx-enroll, or a PostgreSQL conninfo/URI (reloaded live on "
-          "NOTIFY)", DEFAULT_GALLERY, rw));
-  g_object_class_install_property (gobject_class, PROP_GALLERY_SCHEMA,
-      g_param_spec_string ("gallery-schema", "Gallery schema",
+          "NOTIFY)",
+          DEFAULT_GALLERY, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_GALLERY_SCHEMA,
+      g_param_spec_string (
+          "gallery-schema", "Gallery schema",
           "PostgreSQL schema of the students and descriptors tables (for a "
-          "database gallery)", DEFAULT_GALLERY_SCHEMA, rw));
-  g_autofree gchar *recognition_default = default_recognition_model ();
-  g_object_class_install_property (gobject_class, PROP_LANDMARK_MODEL,
-      g_param_spec_string ("landmark-model", "Landmark model",
+          "database gallery)",
+          DEFAULT_GALLERY_SCHEMA, rw));
+  g_autofree gchar *recognition_default = sx_models_default_recognition ();
+  g_object_class_install_property (
+      gobject_class, PROP_LANDMARK_MODEL,
+      g_param_spec_string (
+          "landmark-model", "Landmark model",
           "dlib shape predictor, 68-point or 5-point (default from "
-          "SURVEILLX_LANDMARK_MODEL if set)", default_landmark_model (), rw));
-  g_object_class_install_property (gobject_class, PROP_RECOGNITION_MODEL,
-      g_param_spec_string ("recognition-model", "Recognition model",
+          "SURVEILLX_LANDMARK_MODEL if set)",
+          sx_models_default_landmarks (), rw));
+  g_object_class_install_property (
+      gobject_class, PROP_RECOGNITION_MODEL,
+      g_param_spec_string (
+          "recognition-model", "Recognition model",
           "dlib face recognition ResNet (.dat); the default folder is "
-          "SURVEILLX_MODEL_DIR if set", recognition_default, rw));
-  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
-      g_param_spec_double ("threshold", "Threshold",
+          "SURVEILLX_MODEL_DIR if set",
+          recognition_default, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_THRESHOLD,
+      g_param_spec_double (
+          "threshold", "Threshold",
           "Largest Euclidean distance to an enrolled face that still names "
-          "the face (dlib's models: 0.6)", 0.0, 2.0, DEFAULT_THRESHOLD,
-          rw_playing));
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
-      g_param_spec_uint ("interval", "Interval",
+          "the face (dlib's models: 0.6)",
+          0.0, 2.0, DEFAULT_THRESHOLD, rw_playing));
+  g_object_class_install_property (
+      gobject_class, PROP_INTERVAL,
+      g_param_spec_uint (
+          "interval", "Interval",
           "Analyse every Nth frame at most (frames also pass unanalysed "
-          "while an analysis runs)", 1, 10000, DEFAULT_INTERVAL, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_WORKER_NICE,
-      g_param_spec_int ("worker-nice", "Worker nice value",
+          "while an analysis runs)",
+          1, 10000, DEFAULT_INTERVAL, rw_playing));
+  g_object_class_install_property (
+      gobject_class, PROP_WORKER_NICE,
+      g_param_spec_int (
+          "worker-nice", "Worker nice value",
           "Scheduling niceness of an analysis thread while it analyses this "
           "element's frames (Linux, per thread): "
           "above 0 the video threads of every camera in the process run "
           "first and analysis takes the CPU left over, so a busy box "
           "analyses less often instead of delaying video",
           0, 19, DEFAULT_WORKER_NICE, rw));
-  g_object_class_install_property (gobject_class, PROP_SYNCHRONOUS,
-      g_param_spec_boolean ("synchronous", "Synchronous",
+  g_object_class_install_property (
+      gobject_class, PROP_SYNCHRONOUS,
+      g_param_spec_boolean (
+          "synchronous", "Synchronous",
           "Analyse on the streaming thread, holding each analysed frame "
           "until done: for offline files and reproducible results, never "
-          "for live video", DEFAULT_SYNCHRONOUS, rw));
-  g_object_class_install_property (gobject_class, PROP_MIN_VOTES,
-      g_param_spec_uint ("min-votes", "Minimum votes",
-          "Analyses that must agree on a person before a track is named",
-          1, 100, DEFAULT_MIN_VOTES, rw));
-  g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
-      g_param_spec_uint ("min-face-size", "Minimum face size",
+          "for live video",
+          DEFAULT_SYNCHRONOUS, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_MIN_VOTES,
+      g_param_spec_uint (
+          "min-votes", "Minimum votes",
+          "Analyses that must agree on a person before a track is named", 1,
+          100, DEFAULT_MIN_VOTES, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_MIN_FACE_SIZE,
+      g_param_spec_uint (
+          "min-face-size", "Minimum face size",
           "Smallest face to find, in pixels of the input frame (box side). "
           "Under 80 px the frame is scanned scaled up (4x the pixels per "
           "halving): when that is more than one analysis can afford, each "
@@ -1443,56 +1463,72 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
           "faces already tracked around where they were (stats: "
           "analyses-per-sweep). Above 80 px detection is cheaper",
           20, 4096, DEFAULT_MIN_FACE_SIZE, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_UPSAMPLE,
-      g_param_spec_uint ("upsample", "Upsample",
+  g_object_class_install_property (
+      gobject_class, PROP_UPSAMPLE,
+      g_param_spec_uint (
+          "upsample", "Upsample",
           "Deprecated: use min-face-size (upsample=N sets min-face-size to "
-          "80 / 2^N)", 0, 2, DEFAULT_UPSAMPLE,
-          rw_playing | G_PARAM_DEPRECATED));
-  g_object_class_install_property (gobject_class, PROP_DETECT_THRESHOLD,
-      g_param_spec_double ("detect-threshold", "Detection threshold",
+          "80 / 2^N)",
+          0, 2, DEFAULT_UPSAMPLE, rw_playing | G_PARAM_DEPRECATED));
+  g_object_class_install_property (
+      gobject_class, PROP_DETECT_THRESHOLD,
+      g_param_spec_double (
+          "detect-threshold", "Detection threshold",
           "Adjusts the HOG detector's threshold: lower finds more faces and "
-          "more false ones", -2.0, 2.0, DEFAULT_DETECT_THRESHOLD,
-          rw_playing));
-  g_object_class_install_property (gobject_class, PROP_IOU_THRESHOLD,
-      g_param_spec_double ("iou-threshold", "IoU threshold",
+          "more false ones",
+          -2.0, 2.0, DEFAULT_DETECT_THRESHOLD, rw_playing));
+  g_object_class_install_property (
+      gobject_class, PROP_IOU_THRESHOLD,
+      g_param_spec_double (
+          "iou-threshold", "IoU threshold",
           "Least box overlap (intersection over union) for a face to "
-          "continue a track", 0.01, 1.0, DEFAULT_IOU_THRESHOLD, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_MISSES,
-      g_param_spec_uint ("max-misses", "Maximum misses",
-          "Analyses in a row a track may go unseen before it is dropped",
-          0, 1000, DEFAULT_MAX_MISSES, rw));
-  g_object_class_install_property (gobject_class, PROP_REDESCRIBE_AFTER,
-      g_param_spec_uint ("redescribe-after", "Re-describe after",
+          "continue a track",
+          0.01, 1.0, DEFAULT_IOU_THRESHOLD, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_MAX_MISSES,
+      g_param_spec_uint (
+          "max-misses", "Maximum misses",
+          "Analyses in a row a track may go unseen before it is dropped", 0,
+          1000, DEFAULT_MAX_MISSES, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_REDESCRIBE_AFTER,
+      g_param_spec_uint (
+          "redescribe-after", "Re-describe after",
           "A face found where a confirmed track is, looking as it did when "
           "last described, keeps the track's name without a new descriptor, "
           "but is described again at least every Nth analysis (1: describe "
-          "every face every time)", 1, 1000,
-          DEFAULT_REDESCRIBE_AFTER, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_DRAW,
-      g_param_spec_boolean ("draw", "Draw",
+          "every face every time)",
+          1, 1000, DEFAULT_REDESCRIBE_AFTER, rw_playing));
+  g_object_class_install_property (
+      gobject_class, PROP_DRAW,
+      g_param_spec_boolean (
+          "draw", "Draw",
           "Draw face boxes on the video (green: named, yellow: being "
-          "confirmed, red: unknown)", DEFAULT_DRAW, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
+          "confirmed, red: unknown)",
+          DEFAULT_DRAW, rw_playing));
+  g_object_class_install_property (
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed (
+          "stats", "Statistics",
           "frames, analysed, skipped-busy, faces, errors, described, "
           "carried, carry-refused (a face where a named track was, described "
           "because it no longer looked the same), analysis-ms-mean, "
           "detect-ms-mean, sweep-scale (finest detection scale), "
           "sweep-regions and analyses-per-sweep (how a sweep of the frame is "
           "divided), sweeps (completed), refinds (searches around tracked "
-          "faces), gallery-people", GST_TYPE_STRUCTURE,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "faces), gallery-people, gallery-shared-by (recognisers in this "
+          "process sharing the gallery's one copy)",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class,
-      "Face recognition", "Filter/Analyzer/Video",
+  gst_element_class_set_static_metadata (
+      element_class, "Face recognition", "Filter/Analyzer/Video",
       "Recognises enrolled faces with dlib (HOG, landmarks, ResNet "
       "descriptors) and attaches them as region-of-interest metas",
       "surveillx-gst developers");
 
-  element_class->change_state =
-      GST_DEBUG_FUNCPTR (gst_face_recog_change_state);
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_face_recog_change_state);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_face_recog_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_face_recog_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_face_recog_sink_event);
@@ -1502,11 +1538,11 @@ gst_face_recog_class_init (GstFaceRecogClass * klass)
 }
 
 static void
-gst_face_recog_init (GstFaceRecog * self)
+gst_face_recog_init (GstFaceRecog *self)
 {
   self->gallery_schema = g_strdup (DEFAULT_GALLERY_SCHEMA);
-  self->landmark_model = g_strdup (default_landmark_model ());
-  self->recognition_model = default_recognition_model ();
+  self->landmark_model = g_strdup (sx_models_default_landmarks ());
+  self->recognition_model = sx_models_default_recognition ();
   self->threshold = DEFAULT_THRESHOLD;
   self->interval = DEFAULT_INTERVAL;
   self->worker_nice = DEFAULT_WORKER_NICE;

@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 #define GST_TYPE_FACE_RECOG (gst_face_recog_get_type ())
 G_DECLARE_FINAL_TYPE (GstFaceRecog, gst_face_recog, GST, FACE_RECOG,
-    GstVideoFilter)
+                      GstVideoFilter)
 
 GST_ELEMENT_REGISTER_DECLARE (facerecog);
 

@@ -40,18 +40,17 @@
 #define REFIND_REGION_FACTOR 1.6
 #define REFIND_LEVELS 3
 
-struct _SxSweepPlan
-{
+struct _SxSweepPlan {
   guint frame_width, frame_height;
   gdouble scale;
-  GArray *regions;              /* SxDetectRegion, coarsest band first */
-  guint next;                   /* rotation: the next region to scan */
-  gdouble budget;               /* scanned pixels per analysis */
+  GArray *regions; /* SxDetectRegion, coarsest band first */
+  guint next;      /* rotation: the next region to scan */
+  gdouble budget;  /* scanned pixels per analysis */
   guint analyses_per_sweep;
 };
 
 static gdouble
-scanned_pixels (const SxDetectRegion * r)
+scanned_pixels (const SxDetectRegion *r)
 {
   return (r->width * r->scale) * (r->height * r->scale);
 }
@@ -59,37 +58,35 @@ scanned_pixels (const SxDetectRegion * r)
 /* `n` spans of `span` pixels covering 0..`length`, evenly spaced so
  * neighbours share `overlap` pixels; writes the n starts. */
 static guint
-cover (guint length, guint max_span, guint overlap, guint * span,
-    guint starts[], guint max_n)
+cover (guint length, guint max_span, guint overlap, guint *span, guint starts[],
+       guint max_n)
 {
   guint n = 1;
   if (length > max_span && max_span > overlap)
-    n = (guint) ceil ((gdouble) (length - overlap) / (max_span - overlap));
+    n = (guint)ceil ((gdouble)(length - overlap) / (max_span - overlap));
   n = CLAMP (n, 1, max_n);
-  *span = MIN (length, (guint) ceil ((length + (gdouble) (n - 1) * overlap) /
-          n));
+  *span = MIN (length, (guint)ceil ((length + (gdouble)(n - 1) * overlap) / n));
   for (guint i = 0; i < n; i++)
-    starts[i] = n == 1 ? 0 : (guint) llround ((gdouble) i * (length - *span) /
-        (n - 1));
+    starts[i]
+        = n == 1 ? 0 : (guint)llround ((gdouble)i * (length - *span) / (n - 1));
   return n;
 }
 
 static void
-add_band (SxSweepPlan * plan, gdouble scale)
+add_band (SxSweepPlan *plan, gdouble scale)
 {
   const guint max_tiles = 64;
-  guint overlap = (guint) ceil (SX_FACE_DETECT_MIN_SIZE * BAND_RANGE *
-      TILE_OVERLAP_MARGIN / scale);
+  guint overlap = (guint)ceil (SX_FACE_DETECT_MIN_SIZE * BAND_RANGE
+                               * TILE_OVERLAP_MARGIN / scale);
   guint xs[64], ys[64], tile_w, tile_h;
-  guint cols = cover (plan->frame_width, (guint) (TILE_MAX_WIDTH / scale),
-      overlap, &tile_w, xs, max_tiles);
-  guint rows = cover (plan->frame_height, (guint) (TILE_MAX_HEIGHT / scale),
-      overlap, &tile_h, ys, max_tiles);
+  guint cols = cover (plan->frame_width, (guint)(TILE_MAX_WIDTH / scale),
+                      overlap, &tile_w, xs, max_tiles);
+  guint rows = cover (plan->frame_height, (guint)(TILE_MAX_HEIGHT / scale),
+                      overlap, &tile_h, ys, max_tiles);
   for (guint r = 0; r < rows; r++)
     for (guint c = 0; c < cols; c++) {
-      SxDetectRegion region = { (gint) xs[c], (gint) ys[r], tile_w, tile_h,
-        scale, BAND_LEVELS
-      };
+      SxDetectRegion region
+          = { (gint)xs[c], (gint)ys[r], tile_w, tile_h, scale, BAND_LEVELS };
       g_array_append_val (plan->regions, region);
     }
 }
@@ -104,9 +101,9 @@ sx_sweep_plan_new (guint frame_width, guint frame_height, guint min_face_size)
   plan->frame_height = frame_height;
   plan->regions = g_array_new (FALSE, FALSE, sizeof (SxDetectRegion));
   /* region scales are bounded by the detector (8x) */
-  plan->scale = MIN ((gdouble) SX_FACE_DETECT_MIN_SIZE / min_face_size, 8.0);
+  plan->scale = MIN ((gdouble)SX_FACE_DETECT_MIN_SIZE / min_face_size, 8.0);
 
-  gdouble frame_pixels = (gdouble) frame_width * frame_height;
+  gdouble frame_pixels = (gdouble)frame_width * frame_height;
   plan->budget = MAX (ANALYSIS_SCAN_PIXELS, frame_pixels);
   for (gdouble scale = plan->scale;; scale /= BAND_RANGE) {
     if (frame_pixels * scale * scale <= plan->budget) {
@@ -121,8 +118,8 @@ sx_sweep_plan_new (guint frame_width, guint frame_height, guint min_face_size)
    * the fine tiles for the back rows follow. */
   for (guint i = 0, j = plan->regions->len - 1; i < j; i++, j--) {
     SxDetectRegion tmp = g_array_index (plan->regions, SxDetectRegion, i);
-    g_array_index (plan->regions, SxDetectRegion, i) =
-        g_array_index (plan->regions, SxDetectRegion, j);
+    g_array_index (plan->regions, SxDetectRegion, i)
+        = g_array_index (plan->regions, SxDetectRegion, j);
     g_array_index (plan->regions, SxDetectRegion, j) = tmp;
   }
 
@@ -138,7 +135,7 @@ sx_sweep_plan_new (guint frame_width, guint frame_height, guint min_face_size)
 }
 
 void
-sx_sweep_plan_free (SxSweepPlan * plan)
+sx_sweep_plan_free (SxSweepPlan *plan)
 {
   if (!plan)
     return;
@@ -147,38 +144,38 @@ sx_sweep_plan_free (SxSweepPlan * plan)
 }
 
 guint
-sx_sweep_plan_n_regions (const SxSweepPlan * plan)
+sx_sweep_plan_n_regions (const SxSweepPlan *plan)
 {
   return plan->regions->len;
 }
 
 const SxDetectRegion *
-sx_sweep_plan_region (const SxSweepPlan * plan, guint index)
+sx_sweep_plan_region (const SxSweepPlan *plan, guint index)
 {
   g_return_val_if_fail (index < plan->regions->len, NULL);
   return &g_array_index (plan->regions, SxDetectRegion, index);
 }
 
 gdouble
-sx_sweep_plan_scale (const SxSweepPlan * plan)
+sx_sweep_plan_scale (const SxSweepPlan *plan)
 {
   return plan->scale;
 }
 
 guint
-sx_sweep_plan_analyses_per_sweep (const SxSweepPlan * plan)
+sx_sweep_plan_analyses_per_sweep (const SxSweepPlan *plan)
 {
   return plan->analyses_per_sweep;
 }
 
 gboolean
-sx_sweep_plan_next (SxSweepPlan * plan, GArray * regions)
+sx_sweep_plan_next (SxSweepPlan *plan, GArray *regions)
 {
   gdouble budget = plan->budget;
   gboolean first = TRUE;
   while (first || (plan->next > 0 && budget > 0)) {
-    const SxDetectRegion *r = &g_array_index (plan->regions, SxDetectRegion,
-        plan->next);
+    const SxDetectRegion *r
+        = &g_array_index (plan->regions, SxDetectRegion, plan->next);
     /* a region that does not fit what is left waits for the next analysis */
     if (!first && scanned_pixels (r) > budget)
       break;
@@ -191,23 +188,26 @@ sx_sweep_plan_next (SxSweepPlan * plan, GArray * regions)
 }
 
 gboolean
-sx_sweep_plan_region_around (const SxSweepPlan * plan, gint x, gint y,
-    guint width, guint height, SxDetectRegion * region)
+sx_sweep_plan_region_around (const SxSweepPlan *plan, gint x, gint y,
+                             guint width, guint height, SxDetectRegion *region)
 {
   guint side = MAX (width, height);
   if (side == 0)
     return FALSE;
   gdouble grown = side * REFIND_REGION_FACTOR;
   gdouble cx = x + width / 2.0, cy = y + height / 2.0;
-  gint x0 = MAX (0, (gint) floor (cx - grown / 2));
-  gint y0 = MAX (0, (gint) floor (cy - grown / 2));
-  gint x1 = MIN ((gint) plan->frame_width, (gint) ceil (cx + grown / 2));
-  gint y1 = MIN ((gint) plan->frame_height, (gint) ceil (cy + grown / 2));
+  gint x0 = MAX (0, (gint)floor (cx - grown / 2));
+  gint y0 = MAX (0, (gint)floor (cy - grown / 2));
+  gint x1 = MIN ((gint)plan->frame_width, (gint)ceil (cx + grown / 2));
+  gint y1 = MIN ((gint)plan->frame_height, (gint)ceil (cy + grown / 2));
   if (x1 <= x0 || y1 <= y0)
     return FALSE;
-  *region = (SxDetectRegion) {
-    x0, y0, (guint) (x1 - x0), (guint) (y1 - y0),
-    CLAMP ((gdouble) REFIND_FACE_PIXELS / side, 0.05, 8.0), REFIND_LEVELS
-  };
+  *region
+      = (SxDetectRegion){ x0,
+                          y0,
+                          (guint)(x1 - x0),
+                          (guint)(y1 - y0),
+                          CLAMP ((gdouble)REFIND_FACE_PIXELS / side, 0.05, 8.0),
+                          REFIND_LEVELS };
   return TRUE;
 }

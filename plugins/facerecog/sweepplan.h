@@ -30,13 +30,13 @@ G_BEGIN_DECLS
 typedef struct _SxSweepPlan SxSweepPlan;
 
 SxSweepPlan *sx_sweep_plan_new (guint frame_width, guint frame_height,
-    guint min_face_size);
+                                guint min_face_size);
 void sx_sweep_plan_free (SxSweepPlan *plan);
 
 /* Every region of one sweep. */
 guint sx_sweep_plan_n_regions (const SxSweepPlan *plan);
 const SxDetectRegion *sx_sweep_plan_region (const SxSweepPlan *plan,
-    guint index);
+                                            guint index);
 
 /* The scale of the finest band (frame pixels to scanned pixels). */
 gdouble sx_sweep_plan_scale (const SxSweepPlan *plan);
@@ -54,7 +54,8 @@ gboolean sx_sweep_plan_next (SxSweepPlan *plan, GArray *regions);
  * is scanned a little above the detector's smallest size. FALSE if the
  * box lies outside the frame. */
 gboolean sx_sweep_plan_region_around (const SxSweepPlan *plan, gint x, gint y,
-    guint width, guint height, SxDetectRegion *region);
+                                      guint width, guint height,
+                                      SxDetectRegion *region);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SxSweepPlan, sx_sweep_plan_free)
 

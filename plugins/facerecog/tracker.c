@@ -35,8 +35,7 @@ SxTracker *
 sx_tracker_new (guint min_votes, gdouble iou_threshold, guint max_misses)
 {
   SxTracker *tracker = g_new0 (SxTracker, 1);
-  tracker->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      track_free);
+  tracker->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify)track_free);
   tracker->next_track_id = 1;
   tracker->names = g_hash_table_new (NULL, NULL);
   sx_tracker_set_params (tracker, min_votes, iou_threshold, max_misses);
@@ -45,7 +44,7 @@ sx_tracker_new (guint min_votes, gdouble iou_threshold, guint max_misses)
 
 void
 sx_tracker_set_params (SxTracker *tracker, guint min_votes,
-    gdouble iou_threshold, guint max_misses)
+                       gdouble iou_threshold, guint max_misses)
 {
   tracker->min_votes = MAX (min_votes, 1);
   tracker->iou_threshold = iou_threshold;
@@ -78,13 +77,13 @@ gdouble
 sx_box_iou (const SxBox *a, const SxBox *b)
 {
   gint x0 = MAX (a->x, b->x), y0 = MAX (a->y, b->y);
-  gint x1 = MIN (a->x + (gint) a->width, b->x + (gint) b->width);
-  gint y1 = MIN (a->y + (gint) a->height, b->y + (gint) b->height);
+  gint x1 = MIN (a->x + (gint)a->width, b->x + (gint)b->width);
+  gint y1 = MIN (a->y + (gint)a->height, b->y + (gint)b->height);
   if (x1 <= x0 || y1 <= y0)
     return 0.0;
-  gdouble inter = (gdouble) (x1 - x0) * (y1 - y0);
-  gdouble uni = (gdouble) a->width * a->height +
-      (gdouble) b->width * b->height - inter;
+  gdouble inter = (gdouble)(x1 - x0) * (y1 - y0);
+  gdouble uni
+      = (gdouble)a->width * a->height + (gdouble)b->width * b->height - inter;
   return uni > 0 ? inter / uni : 0.0;
 }
 
@@ -185,9 +184,9 @@ track_observe (SxTracker *tracker, SxTrack *t, const SxTrackObservation *o)
   t->window_distances[t->window_pos] = o->distance;
   t->window_pos = (t->window_pos + 1) % t->window_len;
   if (t->match_id)
-    g_hash_table_insert (tracker->names, (gpointer) t->match_id,
-        (gpointer) g_intern_string (o->match_name ? o->match_name :
-            o->match_id));
+    g_hash_table_insert (tracker->names, (gpointer)t->match_id,
+                         (gpointer)g_intern_string (
+                             o->match_name ? o->match_name : o->match_id));
   track_decide (t, tracker->min_votes);
   t->name = t->id ? g_hash_table_lookup (tracker->names, t->id) : NULL;
 }
@@ -200,13 +199,13 @@ typedef struct {
 static gint
 by_iou_desc (gconstpointer a, gconstpointer b)
 {
-  gdouble d = ((const Pair *) b)->iou - ((const Pair *) a)->iou;
+  gdouble d = ((const Pair *)b)->iou - ((const Pair *)a)->iou;
   return d > 0 ? 1 : d < 0 ? -1 : 0;
 }
 
 void
 sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
-    guint n_faces)
+                   guint n_faces)
 {
   GPtrArray *tracks = tracker->tracks;
   guint n_tracks = tracks->len;
@@ -250,7 +249,7 @@ sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
       continue;
     track_used[p->track] = face_used[p->face] = TRUE;
     track_observe (tracker, g_ptr_array_index (tracks, p->track),
-        &faces[p->face]);
+                   &faces[p->face]);
   }
 
   /* Unseen tracks age out; index from the end so removal is safe. */
@@ -279,5 +278,5 @@ void
 sx_tracker_age (SxTracker *tracker)
 {
   for (guint i = 0; i < tracker->tracks->len; i++)
-    ((SxTrack *) g_ptr_array_index (tracker->tracks, i))->fresh = FALSE;
+    ((SxTrack *)g_ptr_array_index (tracker->tracks, i))->fresh = FALSE;
 }

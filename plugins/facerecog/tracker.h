@@ -43,20 +43,20 @@ typedef struct {
 typedef struct {
   guint track_id;
   SxBox box;
-  gboolean fresh;       /* box measured by the latest analysis */
-  guint misses;         /* analyses in a row without this face */
+  gboolean fresh;        /* box measured by the latest analysis */
+  guint misses;          /* analyses in a row without this face */
   guint since_described; /* analyses that carried the identity since the
                           * face was last described */
-  gboolean carried;     /* the latest analysis carried the identity:
-                         * match_* measured nothing */
+  gboolean carried;      /* the latest analysis carried the identity:
+                          * match_* measured nothing */
   gboolean has_reference;
   SxFaceSignature reference; /* appearance when last described */
   /* Decision */
-  const gchar *id;      /* interned; NULL while unknown */
-  const gchar *name;    /* interned */
-  gboolean confirmed;   /* id holds >= min_votes of the window */
-  guint votes;          /* votes for id (or for "unknown") in the window */
-  gdouble distance;     /* best distance among id's votes; else last one */
+  const gchar *id;    /* interned; NULL while unknown */
+  const gchar *name;  /* interned */
+  gboolean confirmed; /* id holds >= min_votes of the window */
+  guint votes;        /* votes for id (or for "unknown") in the window */
+  gdouble distance;   /* best distance among id's votes; else last one */
   /* The latest described analysis alone (NULL / G_MAXDOUBLE when carried) */
   const gchar *match_id;
   gdouble match_distance;
@@ -69,10 +69,10 @@ typedef struct {
 typedef struct _SxTracker SxTracker;
 
 SxTracker *sx_tracker_new (guint min_votes, gdouble iou_threshold,
-    guint max_misses);
+                           guint max_misses);
 void sx_tracker_free (SxTracker *tracker);
 void sx_tracker_set_params (SxTracker *tracker, guint min_votes,
-    gdouble iou_threshold, guint max_misses);
+                            gdouble iou_threshold, guint max_misses);
 
 /* Feeds one analysis's faces. Carried faces go to the track they were
  * carried from, the others to tracks by box overlap. Afterwards the tracks
@@ -85,7 +85,7 @@ void sx_tracker_set_params (SxTracker *tracker, guint min_votes,
  * in the same place never inherits its name. Before a name is confirmed
  * the window's majority decides. */
 void sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
-    guint n_faces);
+                        guint n_faces);
 
 /* Marks every track as carried forward (no longer fresh). */
 void sx_tracker_age (SxTracker *tracker);

@@ -12,10 +12,16 @@
  *              namespace='/stream')
  *
  * with `timestamp` and the `faces` facerecog attached upstream added to the
- * payload. The Socket.IO client (engineio.c) runs on its own thread; render
+ * payload. The Socket.IO client (sioclient.c) runs on its own thread; render
  * only encodes and queues, so a slow or absent server never stalls the
  * pipeline: frames are dropped and counted instead (see the `stats`
  * property and the `socketiosink-stats` element messages).
+ *
+ * Sinks in one process that point at the same server, namespace and auth
+ * (with the same connection settings) share one Socket.IO connection, as
+ * one Python client served every camera: each keeps its own frames, ack
+ * window and statistics, and they take turns on the socket
+ * (`shared-connection=false` gives a sink a connection of its own).
  *
  * ## Example launch line
  * |[
@@ -28,8 +34,8 @@
 #endif
 
 #include "gstsocketiosink.h"
-#include "engineio.h"
-#include "sxfaceresult.h"
+#include "sioclient.h"
+#include <surveillx/faceresult.h>
 #include "sxfacemeta.h"
 
 #include <gst/video/video.h>
@@ -57,6 +63,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_socketio_sink_debug);
 #define DEFAULT_MAX_INCOMING_SIZE SX_SIO_DEFAULT_MAX_INCOMING_PAYLOAD
 #define MIN_MAX_INCOMING_SIZE 1024
 #define DEFAULT_STATS_INTERVAL 1000
+#define DEFAULT_SHARED_CONNECTION TRUE
 /* Oversized frames are logged each time but posted as a bus warning at
  * most this often, so a misconfigured encoder does not flood the bus. */
 #define OVERSIZE_WARNING_INTERVAL_US (5 * G_USEC_PER_SEC)
@@ -82,6 +89,7 @@ enum {
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_INCOMING_SIZE,
   PROP_STATS_INTERVAL,
+  PROP_SHARED_CONNECTION,
   PROP_STATS,
 };
 
@@ -108,6 +116,7 @@ struct _GstSocketioSink {
   guint max_message_size;
   guint max_incoming_size;
   guint stats_interval;
+  gboolean shared_connection;
 
   /* The JSON text of camera_id, computed at start */
   gchar *camera_id_json;
@@ -189,7 +198,8 @@ stats_to_structure (const SxSioStats *st)
       st->disconnects, "in-flight", G_TYPE_UINT, st->in_flight, "connected",
       G_TYPE_BOOLEAN, st->connected, "transport", G_TYPE_STRING, st->transport,
       "ack-rtt-ms", G_TYPE_DOUBLE, st->ack_rtt_ms, "last-error", G_TYPE_STRING,
-      st->last_error ? st->last_error : "", NULL);
+      st->last_error ? st->last_error : "", "shared-by", G_TYPE_UINT,
+      st->shared_by, NULL);
 }
 
 /* ------------------------------------------ client callbacks (its thread) */
@@ -258,6 +268,12 @@ on_fatal (gpointer data, const GError *error)
 }
 
 static void
+on_warning (gpointer data, const gchar *message)
+{
+  GST_WARNING_OBJECT (GST_SOCKETIO_SINK (data), "%s", message);
+}
+
+static void
 on_stats (gpointer data, const SxSioStats *stats)
 {
   GstSocketioSink *self = data;
@@ -289,7 +305,8 @@ gst_socketio_sink_start (GstBaseSink *sink)
 {
   GstSocketioSink *self = GST_SOCKETIO_SINK (sink);
   SxSioConfig cfg = { 0 };
-  SxSioCallbacks cb = { on_connected, on_disconnected, on_fatal, on_stats };
+  SxSioCallbacks cb
+      = { on_connected, on_disconnected, on_fatal, on_stats, on_warning };
   GError *error = NULL;
   GPtrArray *headers[2];
   guint connect_timeout;
@@ -323,6 +340,7 @@ gst_socketio_sink_start (GstBaseSink *sink)
   cfg.ack_timeout_ms = self->ack_timeout;
   cfg.stats_interval_ms = self->stats_interval;
   cfg.max_incoming_payload = self->max_incoming_size;
+  cfg.exclusive = !self->shared_connection;
   connect_timeout = self->connect_timeout;
   g_free (self->camera_id_json);
   self->camera_id_json = camera_id_to_json (self->camera_id);
@@ -449,7 +467,7 @@ append_double (GString *out, gdouble v)
     g_string_append (out, "null");
 }
 
-/* One entry per face facerecog found (see sxfaceresult.h) */
+/* One entry per face facerecog found (see surveillx/faceresult.h) */
 static void
 append_faces (GString *out, GstBuffer *buffer)
 {
@@ -727,6 +745,9 @@ gst_socketio_sink_set_property (GObject *object, guint prop_id,
     case PROP_STATS_INTERVAL:
       self->stats_interval = g_value_get_uint (value);
       break;
+    case PROP_SHARED_CONNECTION:
+      self->shared_connection = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -803,6 +824,9 @@ gst_socketio_sink_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, self->stats_interval);
       break;
+    case PROP_SHARED_CONNECTION:
+      g_value_set_boolean (value, self->shared_connection);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -848,6 +872,7 @@ gst_socketio_sink_init (GstSocketioSink *self)
   self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
   self->max_incoming_size = DEFAULT_MAX_INCOMING_SIZE;
   self->stats_interval = DEFAULT_STATS_INTERVAL;
+  self->shared_connection = DEFAULT_SHARED_CONNECTION;
   self->final_stats.transport = "none";
   g_mutex_init (&self->fatal_lock);
 }
@@ -992,12 +1017,21 @@ gst_socketio_sink_class_init (GstSocketioSinkClass *klass)
           "(0: never)",
           0, 3600000, DEFAULT_STATS_INTERVAL, rw));
   g_object_class_install_property (
+      gobject_class, PROP_SHARED_CONNECTION,
+      g_param_spec_boolean (
+          "shared-connection", "Shared connection",
+          "Share one Socket.IO connection with the other sinks of this "
+          "process that use the same url, namespace, auth and connection "
+          "settings (false: a connection of its own)",
+          DEFAULT_SHARED_CONNECTION, rw));
+  g_object_class_install_property (
       gobject_class, PROP_STATS,
       g_param_spec_boxed (
           "stats", "Statistics",
           "socketiosink-stats: sent, acked, dropped (window, disconnected, "
           "oversize), ack-timeouts, connects, reconnects, disconnects, "
-          "in-flight, connected, transport, ack-rtt-ms, last-error",
+          "in-flight, connected, transport, ack-rtt-ms, last-error, "
+          "shared-by (sinks on the connection, this one included)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -98,12 +98,9 @@ test_bypasses_are_refused (void)
   }
   /* and the shallow forms too: json-glib would take them, JSON does not */
   const gchar *not_json[] = {
-    "{\"a\": 1} /* c */",
-    "{'a': 1}",
-    "{\"a\": 0x10}",
-    "{\"a\": NaN}",
-    "{\"a\": \"tab\there\"}",
-    "{\"a\": \"unterminated}",
+    "{\"a\": 1} /* c */",     "{'a': 1}",
+    "{\"a\": 0x10}",          "{\"a\": NaN}",
+    "{\"a\": \"tab\there\"}", "{\"a\": \"unterminated}",
     "{\"a\": \"x\\",
   };
   for (guint i = 0; i < G_N_ELEMENTS (not_json); i++) {

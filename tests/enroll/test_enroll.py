@@ -254,6 +254,73 @@ def case_file(pg):
         check(n == 3, 'import adds the file\'s new student to the database')
 
 
+def case_shared_gallery(pg):
+    """Recognisers of one process that name the same gallery share it: four
+    on a database gallery hold one connection and one copy, and one
+    enrolment reloads all four; two on a folder share its one description."""
+    import shutil
+    enrol_all(pg, ['amy', 'howard'])
+    src = ('videotestsrc is-live=true pattern=black ! '
+           'video/x-raw,width=160,height=120,framerate=5/1 ! ')
+    with tempfile.TemporaryDirectory() as folder:
+        for person in ('penny', 'raj'):
+            shutil.copy(photo(person, 1), os.path.join(
+                folder, '%s_%s.png' % (student_id(person), person)))
+        desc = ''.join('%s facerecog name=db%d gallery="%s" ! fakesink '
+                       % (src, i, pg.conninfo()) for i in range(4))
+        desc += ''.join('%s facerecog name=dir%d gallery="%s" ! fakesink '
+                        % (src, i, folder) for i in range(2))
+        pipeline = Gst.parse_launch(desc)
+        bus = pipeline.get_bus()
+
+        def stat(name, field):
+            st = pipeline.get_by_name(name).get_property('stats')
+            return st.get_uint(field)[1]
+
+        def our_connections():
+            return pg.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                "'client backend' AND pid <> pg_backend_pid()")[0][0]
+
+        pipeline.set_state(Gst.State.PLAYING)
+        try:
+            ret = pipeline.get_state(60 * Gst.SECOND)[0]
+            check(ret == Gst.StateChangeReturn.SUCCESS, 'pipeline plays')
+            check([stat('db%d' % i, 'gallery-shared-by') for i in range(4)]
+                  == [4] * 4, 'four recognisers share the database gallery')
+            check([stat('dir%d' % i, 'gallery-shared-by') for i in range(2)]
+                  == [2] * 2 and stat('dir0', 'gallery-people') == 2,
+                  'two share the folder gallery (2 people)')
+            check(our_connections() == 1,
+                  'one database connection for the four (%d)'
+                  % our_connections())
+
+            enroll(pg, 'add', '--id', 'S008', '--name', 'Stuart',
+                   photo('stuart', 1))
+            reloaded = set()
+            deadline = time.time() + 30
+            while time.time() < deadline and len(reloaded) < 4:
+                msg = bus.timed_pop(200 * Gst.MSECOND)
+                while msg:
+                    if msg.type == Gst.MessageType.ERROR:
+                        raise Failure(msg.parse_error()[0].message)
+                    st = msg.get_structure()
+                    if msg.type == Gst.MessageType.ELEMENT and \
+                            st.get_name() == 'facerecog-gallery' and \
+                            st.get_value('reload') and \
+                            st.get_value('people') == 3:
+                        reloaded.add(msg.src.get_name())
+                    msg = bus.pop()
+            check(reloaded == {'db0', 'db1', 'db2', 'db3'},
+                  'one enrolment reloaded all four (%s)' % sorted(reloaded))
+            check(all(stat('db%d' % i, 'gallery-people') == 3
+                      for i in range(4)), 'each sees 3 people')
+            check(our_connections() == 1, 'still one connection')
+        finally:
+            pipeline.set_state(Gst.State.NULL)
+        check(our_connections() == 0, 'the connection closed with the last')
+
+
 CASES = {
     'attendance': case_attendance,
     'live-enrol': case_live_enrol,
@@ -261,6 +328,7 @@ CASES = {
     'bad-photos': case_bad_photos,
     'bad-db': case_bad_db,
     'file': case_file,
+    'shared-gallery': case_shared_gallery,
 }
 
 

@@ -4,7 +4,7 @@
 #include "gallery.h"
 #include "imageload.h"
 #include "sxfacemeta.h"
-#include "sxfaceresult.h"
+#include <surveillx/faceresult.h>
 #include "testutil.h"
 
 #include <glib/gstdio.h>
@@ -15,30 +15,28 @@
 #include <string.h>
 #include <unistd.h>
 
-static const gchar *people[] = { "amy", "bernadette", "howard", "leonard",
-  "penny", "raj", "sheldon", "stuart"
-};
+static const gchar *people[] = { "amy",   "bernadette", "howard",  "leonard",
+                                 "penny", "raj",        "sheldon", "stuart" };
 
 /* Held for the whole run so every pipeline reuses the loaded models, as a
  * long-lived application would. */
 static SxAnalyzer *analyzer;
-static gchar *gallery_dir;      /* <person>/<person>1.png */
-static gchar *gallery_file;     /* the same, as a descriptor file */
-static gchar *gallery3_file;    /* <person>3.png of each, as a descriptor
-                                 * file: the probes are images 1, 2, 4, 5 */
+static gchar *gallery_dir;   /* <person>/<person>1.png */
+static gchar *gallery_file;  /* the same, as a descriptor file */
+static gchar *gallery3_file; /* <person>3.png of each, as a descriptor
+                              * file: the probes are images 1, 2, 4, 5 */
 
-typedef struct
-{
-  GPtrArray *messages;          /* GstStructure* of facerecog messages */
-  GPtrArray *warnings;          /* gchar* */
+typedef struct {
+  GPtrArray *messages; /* GstStructure* of facerecog messages */
+  GPtrArray *warnings; /* gchar* */
   gchar *error;
   guint buffers;
-  GPtrArray *metas;             /* per buffer: GPtrArray of GstStructure* (params + box) */
+  GPtrArray *metas; /* per buffer: GPtrArray of GstStructure* (params + box) */
   GstStructure *stats;
 } RunResult;
 
 static void
-run_result_clear (RunResult * r)
+run_result_clear (RunResult *r)
 {
   g_ptr_array_unref (r->messages);
   g_ptr_array_unref (r->warnings);
@@ -49,47 +47,47 @@ run_result_clear (RunResult * r)
 }
 
 static GPtrArray *
-buffer_faces (GstBuffer * buffer)
+buffer_faces (GstBuffer *buffer)
 {
-  GPtrArray *faces = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      gst_structure_free);
+  GPtrArray *faces
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)gst_structure_free);
   gpointer state = NULL;
   GstMeta *meta;
-  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
-              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (
+              buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)meta;
     g_assert_cmpstr (g_quark_to_string (roi->roi_type), ==, SX_FACE_ROI_TYPE);
     /* Its own structure, or the carried one after a scaling element */
     const GstStructure *params = sx_face_params_of (buffer, roi);
     g_assert_nonnull (params);
     GstStructure *s = gst_structure_copy (params);
-    gst_structure_set (s, "x", G_TYPE_INT, (gint) roi->x, "y", G_TYPE_INT,
-        (gint) roi->y, "width", G_TYPE_UINT, roi->w, "height", G_TYPE_UINT,
-        roi->h, NULL);
+    gst_structure_set (s, "x", G_TYPE_INT, (gint)roi->x, "y", G_TYPE_INT,
+                       (gint)roi->y, "width", G_TYPE_UINT, roi->w, "height",
+                       G_TYPE_UINT, roi->h, NULL);
     g_ptr_array_add (faces, s);
   }
   return faces;
 }
 
 static void
-collect_bus (GstBus * bus, RunResult * r)
+collect_bus (GstBus *bus, RunResult *r)
 {
   GstMessage *m;
   while ((m = gst_bus_pop (bus))) {
     switch (GST_MESSAGE_TYPE (m)) {
-      case GST_MESSAGE_ELEMENT:{
+      case GST_MESSAGE_ELEMENT: {
         const GstStructure *s = gst_message_get_structure (m);
         if (gst_structure_has_name (s, SX_FACE_MESSAGE_NAME))
           g_ptr_array_add (r->messages, gst_structure_copy (s));
         break;
       }
-      case GST_MESSAGE_WARNING:{
+      case GST_MESSAGE_WARNING: {
         g_autoptr (GError) e = NULL;
         gst_message_parse_warning (m, &e, NULL);
         g_ptr_array_add (r->warnings, g_strdup (e->message));
         break;
       }
-      case GST_MESSAGE_ERROR:{
+      case GST_MESSAGE_ERROR: {
         g_autoptr (GError) e = NULL;
         gst_message_parse_error (m, &e, NULL);
         if (!r->error)
@@ -106,14 +104,13 @@ collect_bus (GstBus * bus, RunResult * r)
 /* Runs `desc` (which ends in "appsink name=out") to EOS or error. If
  * `feed` is set, its buffers go to the pipeline's "appsrc name=src" first. */
 static void
-run_pipeline_fed (const gchar * desc, GPtrArray * feed, RunResult * r)
+run_pipeline_fed (const gchar *desc, GPtrArray *feed, RunResult *r)
 {
   memset (r, 0, sizeof *r);
-  r->messages = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      gst_structure_free);
+  r->messages
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)gst_structure_free);
   r->warnings = g_ptr_array_new_with_free_func (g_free);
-  r->metas = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      g_ptr_array_unref);
+  r->metas = g_ptr_array_new_with_free_func ((GDestroyNotify)g_ptr_array_unref);
 
   g_autoptr (GError) error = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &error);
@@ -126,19 +123,21 @@ run_pipeline_fed (const gchar * desc, GPtrArray * feed, RunResult * r)
     GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
     g_assert_nonnull (src);
     for (guint i = 0; i < feed->len; i++)
-      g_assert_cmpint (gst_app_src_push_buffer (GST_APP_SRC (src),
-              gst_buffer_ref (g_ptr_array_index (feed, i))), ==, GST_FLOW_OK);
+      g_assert_cmpint (
+          gst_app_src_push_buffer (
+              GST_APP_SRC (src), gst_buffer_ref (g_ptr_array_index (feed, i))),
+          ==, GST_FLOW_OK);
     gst_app_src_end_of_stream (GST_APP_SRC (src));
     gst_object_unref (src);
   }
 
-  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE) {
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING)
+      == GST_STATE_CHANGE_FAILURE) {
     collect_bus (bus, r);
   } else {
     GstSample *sample;
     while ((sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
-                30 * GST_SECOND))) {
+                                                   30 * GST_SECOND))) {
       r->buffers++;
       g_ptr_array_add (r->metas, buffer_faces (gst_sample_get_buffer (sample)));
       gst_sample_unref (sample);
@@ -156,13 +155,13 @@ run_pipeline_fed (const gchar * desc, GPtrArray * feed, RunResult * r)
 }
 
 static void
-run_pipeline (const gchar * desc, RunResult * r)
+run_pipeline (const gchar *desc, RunResult *r)
 {
   run_pipeline_fed (desc, NULL, r);
 }
 
 static guint
-message_n_faces (const GstStructure * s)
+message_n_faces (const GstStructure *s)
 {
   const GValue *faces = gst_structure_get_value (s, SX_FACE_MSG_FACES);
   g_assert_nonnull (faces);
@@ -170,7 +169,7 @@ message_n_faces (const GstStructure * s)
 }
 
 static const GstStructure *
-message_face (const GstStructure * s, guint i)
+message_face (const GstStructure *s, guint i)
 {
   const GValue *faces = gst_structure_get_value (s, SX_FACE_MSG_FACES);
   return gst_value_get_structure (gst_value_list_get_value (faces, i));
@@ -178,12 +177,14 @@ message_face (const GstStructure * s, guint i)
 
 /* Tight 150x150 crops get a 75 px border so HOG sees a whole head. */
 static gchar *
-still_pipeline (const gchar * path, const gchar * extra)
+still_pipeline (const gchar *path, const gchar *extra)
 {
-  return g_strdup_printf ("filesrc location=\"%s\" ! decodebin ! videoconvert"
+  return g_strdup_printf (
+      "filesrc location=\"%s\" ! decodebin ! videoconvert"
       " ! videobox left=-75 right=-75 top=-75 bottom=-75 ! videoconvert"
       " ! facerecog name=rec synchronous=true min-votes=1 gallery=\"%s\" %s"
-      " ! appsink name=out", path, gallery_file, extra ? extra : "");
+      " ! appsink name=out",
+      path, gallery_file, extra ? extra : "");
 }
 
 static void
@@ -192,8 +193,8 @@ test_identities (void)
   guint right = 0, wrong = 0, missed = 0;
   for (guint p = 0; p < G_N_ELEMENTS (people); p++) {
     for (guint n = 2; n <= 5; n++) {
-      g_autofree gchar *rel = g_strdup_printf ("identities/%s%u.png",
-          people[p], n);
+      g_autofree gchar *rel
+          = g_strdup_printf ("identities/%s%u.png", people[p], n);
       g_autofree gchar *path = sx_test_faces_path (rel);
       g_autofree gchar *desc = still_pipeline (path, NULL);
       RunResult r;
@@ -207,8 +208,8 @@ test_identities (void)
         missed++;
       } else {
         g_assert_cmpuint (n_faces, ==, 1);
-        const GstStructure *f = message_face (g_ptr_array_index (r.messages,
-                0), 0);
+        const GstStructure *f
+            = message_face (g_ptr_array_index (r.messages, 0), 0);
         const gchar *label = gst_structure_get_string (f, SX_FACE_FIELD_LABEL);
         gdouble distance;
         gst_structure_get_double (f, SX_FACE_FIELD_DISTANCE, &distance);
@@ -222,24 +223,27 @@ test_identities (void)
         /* the buffer carries the same face as a meta */
         GPtrArray *metas = g_ptr_array_index (r.metas, 0);
         g_assert_cmpuint (metas->len, ==, 1);
-        g_assert_cmpstr (gst_structure_get_string (g_ptr_array_index (metas,
-                    0), SX_FACE_FIELD_LABEL), ==, label);
+        g_assert_cmpstr (gst_structure_get_string (g_ptr_array_index (metas, 0),
+                                                   SX_FACE_FIELD_LABEL),
+                         ==, label);
       }
       run_result_clear (&r);
     }
   }
   g_test_message ("identities: %u right, %u wrong, %u missed of 32", right,
-      wrong, missed);
+                  wrong, missed);
   g_assert_cmpuint (wrong, ==, 0);
   g_assert_cmpuint (right, >=, 30);
 }
 
 static guint
-check_multi_face (const gchar * path, guint min_faces, guint min_named)
+check_multi_face (const gchar *path, guint min_faces, guint min_named)
 {
-  g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! facerecog name=rec synchronous=true "
-      "min-votes=1 gallery=\"%s\" ! appsink name=out", path, gallery_file);
+      "min-votes=1 gallery=\"%s\" ! appsink name=out",
+      path, gallery_file);
   RunResult r;
   run_pipeline (desc, &r);
   g_assert_null (r.error);
@@ -255,15 +259,15 @@ check_multi_face (const gchar * path, guint min_faces, guint min_named)
     gint x, mx;
     guint w, mw, track, mtrack;
     g_assert_true (gst_structure_get (f, "x", G_TYPE_INT, &x, "width",
-            G_TYPE_UINT, &w, SX_FACE_FIELD_TRACK_ID, G_TYPE_UINT, &track,
-            NULL));
+                                      G_TYPE_UINT, &w, SX_FACE_FIELD_TRACK_ID,
+                                      G_TYPE_UINT, &track, NULL));
     g_assert_true (gst_structure_get (m, "x", G_TYPE_INT, &mx, "width",
-            G_TYPE_UINT, &mw, SX_FACE_FIELD_TRACK_ID, G_TYPE_UINT, &mtrack,
-            NULL));
+                                      G_TYPE_UINT, &mw, SX_FACE_FIELD_TRACK_ID,
+                                      G_TYPE_UINT, &mtrack, NULL));
     /* same face, same order; the meta box is clamped to the frame */
     g_assert_cmpuint (track, ==, mtrack);
-    g_assert_cmpint (ABS (x - mx) + ABS ((gint) w - (gint) mw), <=,
-        2 * ABS (MIN (x, 0)) + 2);
+    g_assert_cmpint (ABS (x - mx) + ABS ((gint)w - (gint)mw), <=,
+                     2 * ABS (MIN (x, 0)) + 2);
     g_assert_true (gst_structure_has_field (f, SX_FACE_FIELD_DISTANCE));
     const gchar *label = gst_structure_get_string (f, SX_FACE_FIELD_LABEL);
     g_string_append_printf (labels, " %s", label);
@@ -302,13 +306,14 @@ test_multi_face (void)
 static void
 test_formats (void)
 {
-  static const gchar *formats[] = { "RGB", "BGR", "RGBx", "BGRx", "xRGB",
-    "xBGR", "RGBA", "I420", "YV12", "NV12", "NV21"
-  };
+  static const gchar *formats[]
+      = { "RGB",  "BGR",  "RGBx", "BGRx", "xRGB", "xBGR",
+          "RGBA", "I420", "YV12", "NV12", "NV21" };
   g_autofree gchar *path = sx_test_faces_path ("bbt2.jpg");
   g_autofree gchar *reference = NULL;
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
-    g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+    g_autofree gchar *desc = g_strdup_printf (
+        "filesrc location=\"%s\" ! "
         "jpegdec ! videoconvert ! video/x-raw,format=%s ! facerecog name=rec "
         "synchronous=true min-votes=1 gallery=\"%s\" ! appsink name=out",
         path, formats[i], gallery_file);
@@ -319,8 +324,8 @@ test_formats (void)
     GString *summary = g_string_new (NULL);
     for (guint f = 0; f < message_n_faces (msg); f++)
       g_string_append_printf (summary, "%s ",
-          gst_structure_get_string (message_face (msg, f),
-              SX_FACE_FIELD_LABEL));
+                              gst_structure_get_string (message_face (msg, f),
+                                                        SX_FACE_FIELD_LABEL));
     g_test_message ("%s: %s", formats[i], summary->str);
     if (!reference)
       reference = g_strdup (summary->str);
@@ -337,21 +342,24 @@ static void
 test_folder_gallery (void)
 {
   g_autofree gchar *path = sx_test_faces_path ("identities/leonard3.png");
-  g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "decodebin ! videoconvert ! videobox left=-75 right=-75 top=-75 "
       "bottom=-75 ! videoconvert ! facerecog name=rec synchronous=true "
-      "min-votes=1 gallery=\"%s\" ! appsink name=out", path, gallery_dir);
+      "min-votes=1 gallery=\"%s\" ! appsink name=out",
+      path, gallery_dir);
   RunResult r;
   run_pipeline (desc, &r);
   g_assert_null (r.error);
   g_assert_cmpuint (r.messages->len, ==, 1);
-  g_assert_cmpuint (message_n_faces (g_ptr_array_index (r.messages, 0)), ==,
-      1);
-  g_assert_cmpstr (gst_structure_get_string (message_face (g_ptr_array_index
-              (r.messages, 0), 0), SX_FACE_FIELD_LABEL), ==, "leonard");
+  g_assert_cmpuint (message_n_faces (g_ptr_array_index (r.messages, 0)), ==, 1);
+  g_assert_cmpstr (gst_structure_get_string (
+                       message_face (g_ptr_array_index (r.messages, 0), 0),
+                       SX_FACE_FIELD_LABEL),
+                   ==, "leonard");
   guint gallery_people;
-  g_assert_true (gst_structure_get_uint (r.stats, "gallery-people",
-          &gallery_people));
+  g_assert_true (
+      gst_structure_get_uint (r.stats, "gallery-people", &gallery_people));
   g_assert_cmpuint (gallery_people, ==, G_N_ELEMENTS (people));
   run_result_clear (&r);
 }
@@ -362,22 +370,24 @@ static void
 test_votes_over_frames (void)
 {
   g_autofree gchar *path = sx_test_faces_path ("bbt1.jpg");
-  g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! imagefreeze num-buffers=6 ! "
       "facerecog name=rec synchronous=true interval=2 min-votes=3 "
-      "gallery=\"%s\" ! appsink name=out", path, gallery_file);
+      "gallery=\"%s\" ! appsink name=out",
+      path, gallery_file);
   RunResult r;
   run_pipeline (desc, &r);
   g_assert_null (r.error);
   g_assert_cmpuint (r.buffers, ==, 6);
-  g_assert_cmpuint (r.messages->len, ==, 3);      /* frames 0, 2, 4 */
+  g_assert_cmpuint (r.messages->len, ==, 3); /* frames 0, 2, 4 */
   guint confirmed_first = 0, confirmed_last = 0;
   for (guint m = 0; m < r.messages->len; m++) {
     const GstStructure *msg = g_ptr_array_index (r.messages, m);
     for (guint f = 0; f < message_n_faces (msg); f++) {
       gboolean confirmed;
-      gst_structure_get_boolean (message_face (msg, f),
-          SX_FACE_FIELD_CONFIRMED, &confirmed);
+      gst_structure_get_boolean (message_face (msg, f), SX_FACE_FIELD_CONFIRMED,
+                                 &confirmed);
       if (m == 0)
         confirmed_first += confirmed;
       if (m == 2)
@@ -389,10 +399,10 @@ test_votes_over_frames (void)
   /* Frames between analyses carry the boxes forward, marked not fresh. */
   GPtrArray *between = g_ptr_array_index (r.metas, 3);
   g_assert_cmpuint (between->len, ==,
-      message_n_faces (g_ptr_array_index (r.messages, 1)));
+                    message_n_faces (g_ptr_array_index (r.messages, 1)));
   gboolean fresh = TRUE;
   gst_structure_get_boolean (g_ptr_array_index (between, 0),
-      SX_FACE_FIELD_FRESH, &fresh);
+                             SX_FACE_FIELD_FRESH, &fresh);
   g_assert_false (fresh);
   run_result_clear (&r);
 }
@@ -409,19 +419,20 @@ test_carry_identity (void)
   g_autofree gchar *labels[2] = { NULL, NULL };
   guint named = 0;
   for (guint run = 0; run < 2; run++) {
-    g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+    g_autofree gchar *desc = g_strdup_printf (
+        "filesrc location=\"%s\" ! "
         "jpegdec ! videoconvert ! imagefreeze num-buffers=10 ! "
         "facerecog name=rec synchronous=true min-votes=3 "
-        "redescribe-after=%u gallery=\"%s\" ! appsink name=out", path,
-        run == 0 ? 1 : 5, gallery_file);
+        "redescribe-after=%u gallery=\"%s\" ! appsink name=out",
+        path, run == 0 ? 1 : 5, gallery_file);
     RunResult r;
     run_pipeline (desc, &r);
     g_assert_null (r.error);
     g_assert_cmpuint (r.messages->len, ==, 10);
-    g_assert_true (gst_structure_get_uint64 (r.stats, "described",
-            &described[run]));
-    g_assert_true (gst_structure_get_uint64 (r.stats, "carried",
-            &carried[run]));
+    g_assert_true (
+        gst_structure_get_uint64 (r.stats, "described", &described[run]));
+    g_assert_true (
+        gst_structure_get_uint64 (r.stats, "carried", &carried[run]));
     g_assert_true (gst_structure_get_uint64 (r.stats, "faces", &faces[run]));
     const GstStructure *last = g_ptr_array_index (r.messages, 9);
     GString *summary = g_string_new (NULL);
@@ -429,7 +440,8 @@ test_carry_identity (void)
       const GstStructure *face = message_face (last, f);
       gboolean confirmed = FALSE;
       gst_structure_get_boolean (face, SX_FACE_FIELD_CONFIRMED, &confirmed);
-      g_string_append_printf (summary, "%s%s ",
+      g_string_append_printf (
+          summary, "%s%s ",
           gst_structure_get_string (face, SX_FACE_FIELD_LABEL),
           confirmed ? "" : "?");
       if (run == 0 && confirmed)
@@ -437,9 +449,11 @@ test_carry_identity (void)
     }
     labels[run] = g_string_free (summary, FALSE);
     g_test_message ("redescribe-after=%u: described %" G_GUINT64_FORMAT
-        " carried %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " faces; "
-        "last: %s", run == 0 ? 1 : 5, described[run], carried[run],
-        faces[run], labels[run]);
+                    " carried %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                    " faces; "
+                    "last: %s",
+                    run == 0 ? 1 : 5, described[run], carried[run], faces[run],
+                    labels[run]);
     run_result_clear (&r);
   }
   g_assert_cmpuint (named, >=, 2);
@@ -457,7 +471,8 @@ static void
 test_live_rate (void)
 {
   g_autofree gchar *path = sx_test_faces_path ("bbt3.jpg");
-  g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! videoscale ! "
       "video/x-raw,width=640,height=480,format=I420 ! "
       "imagefreeze is-live=true ! video/x-raw,framerate=30/1 ! "
@@ -469,9 +484,10 @@ test_live_rate (void)
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
   GstElement *rec = gst_bin_get_by_name (GST_BIN (pipeline), "rec");
   g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
-      GST_STATE_CHANGE_FAILURE);
-  g_assert_cmpint (gst_element_get_state (pipeline, NULL, NULL,
-          30 * GST_SECOND), ==, GST_STATE_CHANGE_SUCCESS);
+                   GST_STATE_CHANGE_FAILURE);
+  g_assert_cmpint (
+      gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND), ==,
+      GST_STATE_CHANGE_SUCCESS);
 
   const gint64 seconds = 4;
   g_usleep (seconds * G_USEC_PER_SEC);
@@ -490,13 +506,14 @@ test_live_rate (void)
   gst_structure_get_uint64 (rstats, "skipped-busy", &skipped);
   gst_structure_get_uint64 (rstats, "frames", &frames);
   g_test_message ("in %" G_GINT64_FORMAT " s: %" G_GUINT64_FORMAT
-      " frames rendered, %" G_GUINT64_FORMAT " analysed, %" G_GUINT64_FORMAT
-      " skipped while busy", seconds, rendered, analysed, skipped);
+                  " frames rendered, %" G_GUINT64_FORMAT
+                  " analysed, %" G_GUINT64_FORMAT " skipped while busy",
+                  seconds, rendered, analysed, skipped);
   gst_structure_free (rstats);
 
   /* Every frame was rendered on time and late frames were not dropped by
    * the sink: 30 fps minus a frame or two of start-up. */
-  g_assert_cmpuint (rendered, >=, (guint64) (seconds * 30 * 0.9));
+  g_assert_cmpuint (rendered, >=, (guint64)(seconds * 30 * 0.9));
   /* ... while the worker analysed far fewer, skipping the rest. */
   g_assert_cmpuint (analysed, >, 0);
   g_assert_cmpuint (skipped, >, 0);
@@ -512,17 +529,19 @@ static void
 test_draw (void)
 {
   g_autofree gchar *path = sx_test_faces_path ("bbt1.jpg");
-  g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! video/x-raw,format=RGB ! facerecog name=rec "
       "synchronous=true min-votes=1 draw=true gallery=\"%s\" ! "
-      "appsink name=out", path, gallery_file);
+      "appsink name=out",
+      path, gallery_file);
   g_autoptr (GError) error = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
-      30 * GST_SECOND);
+  GstSample *sample
+      = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 30 * GST_SECOND);
   g_assert_nonnull (sample);
   GstVideoInfo info;
   gst_video_info_from_caps (&info, gst_sample_get_caps (sample));
@@ -534,11 +553,11 @@ test_draw (void)
   for (guint i = 0; i < faces->len; i++) {
     gint x, y;
     gboolean confirmed;
-    gst_structure_get (g_ptr_array_index (faces, i), "x", G_TYPE_INT, &x,
-        "y", G_TYPE_INT, &y, SX_FACE_FIELD_CONFIRMED, G_TYPE_BOOLEAN,
-        &confirmed, NULL);
-    const guint8 *px = map.data + (gsize) (y + 1) * info.stride[0] +
-        (gsize) (x + 1) * 3;
+    gst_structure_get (g_ptr_array_index (faces, i), "x", G_TYPE_INT, &x, "y",
+                       G_TYPE_INT, &y, SX_FACE_FIELD_CONFIRMED, G_TYPE_BOOLEAN,
+                       &confirmed, NULL);
+    const guint8 *px
+        = map.data + (gsize)(y + 1) * info.stride[0] + (gsize)(x + 1) * 3;
     /* green for a named face, red for an unknown one */
     if (confirmed)
       g_assert_true (px[0] == 0 && px[1] == 220 && px[2] == 0);
@@ -560,13 +579,15 @@ static void
 test_names_through_scaling (void)
 {
   g_autofree gchar *path = sx_test_faces_path ("bbt1.jpg");
-  const gchar *fmt = "filesrc location=\"%s\" ! jpegdec ! videoconvert ! "
-      "videoscale ! video/x-raw,format=I420,width=1280,height=720,"
-      "pixel-aspect-ratio=1/1 ! facerecog name=rec synchronous=true "
-      "min-votes=1 draw=true gallery=\"%s\" %s ! appsink name=out";
+  const gchar *fmt
+      = "filesrc location=\"%s\" ! jpegdec ! videoconvert ! "
+        "videoscale ! video/x-raw,format=I420,width=1280,height=720,"
+        "pixel-aspect-ratio=1/1 ! facerecog name=rec synchronous=true "
+        "min-votes=1 draw=true gallery=\"%s\" %s ! appsink name=out";
   g_autofree gchar *full = g_strdup_printf (fmt, path, gallery_file, "");
-  g_autofree gchar *half = g_strdup_printf (fmt, path, gallery_file,
-      "! videoscale ! video/x-raw,width=640,height=360");
+  g_autofree gchar *half
+      = g_strdup_printf (fmt, path, gallery_file,
+                         "! videoscale ! video/x-raw,width=640,height=360");
   RunResult a, b;
   run_pipeline (full, &a);
   run_pipeline (half, &b);
@@ -585,17 +606,18 @@ test_names_through_scaling (void)
     gint xa, xb, ya, yb;
     guint wa, wb;
     g_assert_cmpstr (gst_structure_get_string (sb, SX_FACE_FIELD_LABEL), ==,
-        gst_structure_get_string (sa, SX_FACE_FIELD_LABEL));
+                     gst_structure_get_string (sa, SX_FACE_FIELD_LABEL));
     if (g_strcmp0 (gst_structure_get_string (sa, SX_FACE_FIELD_LABEL),
-            SX_FACE_LABEL_UNKNOWN) != 0)
+                   SX_FACE_LABEL_UNKNOWN)
+        != 0)
       named++;
-    gst_structure_get (sa, "x", G_TYPE_INT, &xa, "y", G_TYPE_INT, &ya,
-        "width", G_TYPE_UINT, &wa, NULL);
-    gst_structure_get (sb, "x", G_TYPE_INT, &xb, "y", G_TYPE_INT, &yb,
-        "width", G_TYPE_UINT, &wb, NULL);
+    gst_structure_get (sa, "x", G_TYPE_INT, &xa, "y", G_TYPE_INT, &ya, "width",
+                       G_TYPE_UINT, &wa, NULL);
+    gst_structure_get (sb, "x", G_TYPE_INT, &xb, "y", G_TYPE_INT, &yb, "width",
+                       G_TYPE_UINT, &wb, NULL);
     g_assert_cmpint (ABS (xb - xa / 2), <=, 1);
     g_assert_cmpint (ABS (yb - ya / 2), <=, 1);
-    g_assert_cmpint (ABS ((gint) wb - (gint) wa / 2), <=, 1);
+    g_assert_cmpint (ABS ((gint)wb - (gint)wa / 2), <=, 1);
   }
   g_assert_cmpuint (named, >=, 2);
   run_result_clear (&a);
@@ -608,9 +630,11 @@ test_bad_models_and_gallery (void)
   g_autofree gchar *path = sx_test_faces_path ("bbt1.jpg");
   RunResult r;
 
-  g_autofree gchar *missing = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *missing = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! facerecog recognition-model=/nonexistent/"
-      "resnet.dat ! appsink name=out", path);
+      "resnet.dat ! appsink name=out",
+      path);
   run_pipeline (missing, &r);
   g_assert_nonnull (r.error);
   g_test_message ("missing model: %s", r.error);
@@ -621,9 +645,11 @@ test_bad_models_and_gallery (void)
   gint fd = g_file_open_tmp ("sx-corrupt-XXXXXX.dat", &junk, NULL);
   g_assert_cmpint (write (fd, "garbage", 7), ==, 7);
   close (fd);
-  g_autofree gchar *corrupt = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *corrupt = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! facerecog landmark-model=\"%s\" ! "
-      "appsink name=out", path, junk);
+      "appsink name=out",
+      path, junk);
   run_pipeline (corrupt, &r);
   g_assert_nonnull (r.error);
   g_test_message ("corrupt model: %s", r.error);
@@ -631,9 +657,11 @@ test_bad_models_and_gallery (void)
   run_result_clear (&r);
   g_unlink (junk);
 
-  g_autofree gchar *no_gallery = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *no_gallery = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "jpegdec ! videoconvert ! facerecog gallery=/nonexistent/students ! "
-      "appsink name=out", path);
+      "appsink name=out",
+      path);
   run_pipeline (no_gallery, &r);
   g_assert_nonnull (r.error);
   g_assert_nonnull (strstr (r.error, "/nonexistent/students"));
@@ -647,20 +675,24 @@ test_bad_models_and_gallery (void)
   g_autofree gchar *bad = g_build_filename (dir, "S8_Broken.jpg", NULL);
   g_assert_true (g_file_set_contents (bad, "\xff\xd8 truncated", -1, NULL));
   g_autofree gchar *howard = sx_test_faces_path ("identities/howard4.png");
-  g_autofree gchar *with_bad = g_strdup_printf ("filesrc location=\"%s\" ! "
+  g_autofree gchar *with_bad = g_strdup_printf (
+      "filesrc location=\"%s\" ! "
       "decodebin ! videoconvert ! videobox left=-75 right=-75 top=-75 "
       "bottom=-75 ! videoconvert ! facerecog synchronous=true min-votes=1 "
-      "gallery=\"%s\" ! appsink name=out", howard, dir);
+      "gallery=\"%s\" ! appsink name=out",
+      howard, dir);
   run_pipeline (with_bad, &r);
   g_assert_null (r.error);
   g_assert_cmpuint (r.warnings->len, >=, 1);
   gboolean named = FALSE;
   for (guint i = 0; i < r.warnings->len; i++)
-    named |= strstr (g_ptr_array_index (r.warnings, i), "S8_Broken.jpg") !=
-        NULL;
+    named
+        |= strstr (g_ptr_array_index (r.warnings, i), "S8_Broken.jpg") != NULL;
   g_assert_true (named);
-  g_assert_cmpstr (gst_structure_get_string (message_face (g_ptr_array_index
-              (r.messages, 0), 0), SX_FACE_FIELD_LABEL), ==, "Howard");
+  g_assert_cmpstr (gst_structure_get_string (
+                       message_face (g_ptr_array_index (r.messages, 0), 0),
+                       SX_FACE_FIELD_LABEL),
+                   ==, "Howard");
   run_result_clear (&r);
   g_unlink (good);
   g_unlink (bad);
@@ -680,11 +712,11 @@ test_bad_models_and_gallery (void)
 /* ---- Faces that replace and cross each other ----------------------------- */
 
 #define SCENE_FPS 10
-#define PROBE_SIDE 260          /* a 150 px crop with 55 px of edge repeated */
+#define PROBE_SIDE 260 /* a 150 px crop with 55 px of edge repeated */
 
 /* One probe photo, padded as a still of a face in a room. */
 static SxRgbImage *
-load_probe (const gchar * person, guint n)
+load_probe (const gchar *person, guint n)
 {
   g_autofree gchar *rel = g_strdup_printf ("identities/%s%u.png", person, n);
   g_autofree gchar *path = sx_test_faces_path (rel);
@@ -698,7 +730,7 @@ load_probe (const gchar * person, guint n)
 }
 
 static void
-probe_free (SxRgbImage * image)
+probe_free (SxRgbImage *image)
 {
   sx_rgb_image_clear (image);
   g_free (image);
@@ -708,44 +740,44 @@ probe_free (SxRgbImage * image)
 static GstBuffer *
 scene_frame (guint width, guint height, guint index)
 {
-  GstBuffer *buffer = gst_buffer_new_allocate (NULL, (gsize) width * height *
-      3, NULL);
-  gst_buffer_memset (buffer, 0, 128, (gsize) width * height * 3);
-  GST_BUFFER_PTS (buffer) = gst_util_uint64_scale (index, GST_SECOND,
-      SCENE_FPS);
+  GstBuffer *buffer
+      = gst_buffer_new_allocate (NULL, (gsize)width * height * 3, NULL);
+  gst_buffer_memset (buffer, 0, 128, (gsize)width * height * 3);
+  GST_BUFFER_PTS (buffer)
+      = gst_util_uint64_scale (index, GST_SECOND, SCENE_FPS);
   GST_BUFFER_DURATION (buffer) = GST_SECOND / SCENE_FPS;
   return buffer;
 }
 
 static void
-paste (GstBuffer * frame, guint width, const SxRgbImage * image, gint x0,
-    gint y0)
+paste (GstBuffer *frame, guint width, const SxRgbImage *image, gint x0, gint y0)
 {
   GstMapInfo map;
   g_assert_true (gst_buffer_map (frame, &map, GST_MAP_WRITE));
-  gint height = (gint) (map.size / ((gsize) width * 3));
+  gint height = (gint)(map.size / ((gsize)width * 3));
   for (guint y = 0; y < image->height; y++) {
-    gint ty = y0 + (gint) y;
+    gint ty = y0 + (gint)y;
     if (ty < 0 || ty >= height)
       continue;
     for (guint x = 0; x < image->width; x++) {
-      gint tx = x0 + (gint) x;
-      if (tx >= 0 && tx < (gint) width)
-        memcpy (map.data + ((gsize) ty * width + tx) * 3,
-            image->data + y * image->stride + x * 3, 3);
+      gint tx = x0 + (gint)x;
+      if (tx >= 0 && tx < (gint)width)
+        memcpy (map.data + ((gsize)ty * width + tx) * 3,
+                image->data + y * image->stride + x * 3, 3);
     }
   }
   gst_buffer_unmap (frame, &map);
 }
 
 static gchar *
-scene_pipeline (guint width, guint height, const gchar * extra)
+scene_pipeline (guint width, guint height, const gchar *extra)
 {
-  return g_strdup_printf ("appsrc name=src format=time max-bytes=0 "
+  return g_strdup_printf (
+      "appsrc name=src format=time max-bytes=0 "
       "caps=video/x-raw,format=RGB,width=%u,height=%u,framerate=%u/1 ! "
       "facerecog name=rec synchronous=true gallery=\"%s\" %s ! "
-      "appsink name=out", width, height, SCENE_FPS, gallery3_file,
-      extra ? extra : "");
+      "appsink name=out",
+      width, height, SCENE_FPS, gallery3_file, extra ? extra : "");
 }
 
 /* Every probe (images 1, 2, 4, 5 of each person; the gallery holds image
@@ -755,16 +787,16 @@ scene_pipeline (guint width, guint height, const gchar * extra)
  * at least once during their second; no face may ever carry another
  * person's name. */
 static guint
-run_replacing (gboolean gap, const gchar * extra, GstStructure ** stats)
+run_replacing (gboolean gap, const gchar *extra, GstStructure **stats)
 {
   static const guint images[] = { 1, 2, 4, 5 };
   const guint n_probes = G_N_ELEMENTS (images) * G_N_ELEMENTS (people);
   const guint slot = gap ? 2 * SCENE_FPS : SCENE_FPS;
-  g_autoptr (GPtrArray) feed = g_ptr_array_new_with_free_func
-      ((GDestroyNotify) gst_buffer_unref);
+  g_autoptr (GPtrArray) feed
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)gst_buffer_unref);
   for (guint p = 0; p < n_probes; p++) {
     SxRgbImage *probe = load_probe (people[p % G_N_ELEMENTS (people)],
-        images[p / G_N_ELEMENTS (people)]);
+                                    images[p / G_N_ELEMENTS (people)]);
     for (guint f = 0; f < slot; f++) {
       GstBuffer *frame = scene_frame (PROBE_SIDE, PROBE_SIDE, feed->len);
       if (f < SCENE_FPS)
@@ -787,21 +819,20 @@ run_replacing (gboolean gap, const gchar * extra, GstStructure ** stats)
     const GstStructure *msg = g_ptr_array_index (r.messages, m);
     guint64 frame;
     g_assert_true (gst_structure_get_uint64 (msg, SX_FACE_MSG_FRAME, &frame));
-    guint probe = (guint) frame / slot;
+    guint probe = (guint)frame / slot;
     const gchar *person = people[probe % G_N_ELEMENTS (people)];
     gboolean showing = frame % slot < SCENE_FPS;
     for (guint i = 0; i < message_n_faces (msg); i++) {
       const GstStructure *face = message_face (msg, i);
-      const gchar *label = gst_structure_get_string (face,
-          SX_FACE_FIELD_LABEL);
-      const gchar *match = gst_structure_get_string (face,
-          SX_FACE_FIELD_MATCH_ID);
+      const gchar *label = gst_structure_get_string (face, SX_FACE_FIELD_LABEL);
+      const gchar *match
+          = gst_structure_get_string (face, SX_FACE_FIELD_MATCH_ID);
       gboolean carried = FALSE;
-      g_assert_true (gst_structure_get_boolean (face, SX_FACE_FIELD_CARRIED,
-              &carried));
+      g_assert_true (
+          gst_structure_get_boolean (face, SX_FACE_FIELD_CARRIED, &carried));
       gdouble match_distance = 0;
       gst_structure_get_double (face, SX_FACE_FIELD_MATCH_DISTANCE,
-          &match_distance);
+                                &match_distance);
       /* a carried analysis measured nothing, and says so */
       if (carried && (*match || match_distance != -1.0))
         stale_match++;
@@ -811,7 +842,8 @@ run_replacing (gboolean gap, const gchar * extra, GstStructure ** stats)
         named[probe] = TRUE;
       } else {
         g_test_message ("frame %" G_GUINT64_FORMAT " (%s's second): labelled "
-            "%s, match-id '%s'", frame, person, label, match);
+                        "%s, match-id '%s'",
+                        frame, person, label, match);
         wrong++;
       }
     }
@@ -820,8 +852,8 @@ run_replacing (gboolean gap, const gchar * extra, GstStructure ** stats)
   for (guint p = 0; p < n_probes; p++)
     n_named += named[p];
   g_test_message ("%s, %s: %u of %u probes named, %u wrong labels",
-      gap ? "blank second between faces" : "no gap", extra ? extra : "",
-      n_named, n_probes, wrong);
+                  gap ? "blank second between faces" : "no gap",
+                  extra ? extra : "", n_named, n_probes, wrong);
   g_assert_cmpuint (wrong, ==, 0);
   g_assert_cmpuint (stale_match, ==, 0);
   if (stats)
@@ -839,12 +871,12 @@ test_replacing_in_place (void)
   GstStructure *stats = NULL;
   g_assert_cmpuint (run_replacing (FALSE, NULL, &stats), >=, 30);
   guint64 carried = 0, refused = 0, described = 0;
-  g_assert_true (gst_structure_get (stats, "carried", G_TYPE_UINT64,
-          &carried, "carry-refused", G_TYPE_UINT64, &refused, "described",
-          G_TYPE_UINT64, &described, NULL));
-  g_test_message ("described %" G_GUINT64_FORMAT ", carried %"
-      G_GUINT64_FORMAT ", carries refused %" G_GUINT64_FORMAT, described,
-      carried, refused);
+  g_assert_true (gst_structure_get (
+      stats, "carried", G_TYPE_UINT64, &carried, "carry-refused", G_TYPE_UINT64,
+      &refused, "described", G_TYPE_UINT64, &described, NULL));
+  g_test_message ("described %" G_GUINT64_FORMAT ", carried %" G_GUINT64_FORMAT
+                  ", carries refused %" G_GUINT64_FORMAT,
+                  described, carried, refused);
   gst_structure_free (stats);
   /* each face stays 10 analyses: 3 to confirm, then carried 4 of every 5 */
   g_assert_cmpuint (carried, >, described / 2);
@@ -852,8 +884,7 @@ test_replacing_in_place (void)
    * and refused to carry its name */
   g_assert_cmpuint (refused, >=, 25);
   /* with every face described every time the result is the same */
-  g_assert_cmpuint (run_replacing (FALSE, "redescribe-after=1", NULL), >=,
-      30);
+  g_assert_cmpuint (run_replacing (FALSE, "redescribe-after=1", NULL), >=, 30);
 }
 
 static void
@@ -869,14 +900,14 @@ static void
 test_crossing (void)
 {
   const guint width = 760, height = PROBE_SIDE, frames = 60;
-  const gint travel = (gint) (width - PROBE_SIDE);
+  const gint travel = (gint)(width - PROBE_SIDE);
   SxRgbImage *left = load_probe ("leonard", 2);
   SxRgbImage *right = load_probe ("penny", 2);
-  g_autoptr (GPtrArray) feed = g_ptr_array_new_with_free_func
-      ((GDestroyNotify) gst_buffer_unref);
+  g_autoptr (GPtrArray) feed
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)gst_buffer_unref);
   for (guint f = 0; f < frames; f++) {
     GstBuffer *frame = scene_frame (width, height, f);
-    gint x = travel * (gint) f / (gint) (frames - 1);
+    gint x = travel * (gint)f / (gint)(frames - 1);
     paste (frame, width, left, x, 0);
     paste (frame, width, right, travel - x, 0);
     g_ptr_array_add (feed, frame);
@@ -894,17 +925,16 @@ test_crossing (void)
     const GstStructure *msg = g_ptr_array_index (r.messages, m);
     guint64 frame;
     gst_structure_get_uint64 (msg, SX_FACE_MSG_FRAME, &frame);
-    gint x = travel * (gint) frame / (gint) (frames - 1);
+    gint x = travel * (gint)frame / (gint)(frames - 1);
     gint centre[2] = { x + PROBE_SIDE / 2, travel - x + PROBE_SIDE / 2 };
     for (guint i = 0; i < message_n_faces (msg); i++) {
       const GstStructure *face = message_face (msg, i);
-      const gchar *label = gst_structure_get_string (face,
-          SX_FACE_FIELD_LABEL);
+      const gchar *label = gst_structure_get_string (face, SX_FACE_FIELD_LABEL);
       gint bx;
       guint bw;
-      gst_structure_get (face, "x", G_TYPE_INT, &bx, "width", G_TYPE_UINT,
-          &bw, NULL);
-      gint c = bx + (gint) bw / 2;
+      gst_structure_get (face, "x", G_TYPE_INT, &bx, "width", G_TYPE_UINT, &bw,
+                         NULL);
+      gint c = bx + (gint)bw / 2;
       /* the face in this box is the one whose centre is nearer */
       guint who = ABS (c - centre[0]) <= ABS (c - centre[1]) ? 0 : 1;
       const gchar *expected = who == 0 ? "leonard" : "penny";
@@ -912,7 +942,8 @@ test_crossing (void)
         continue;
       if (!g_str_equal (label, expected)) {
         g_test_message ("frame %" G_GUINT64_FORMAT ": %s's face (x %d) "
-            "labelled %s", frame, expected, bx, label);
+                        "labelled %s",
+                        frame, expected, bx, label);
         wrong++;
       } else if (frame >= frames * 2 / 3) {
         named_after[who]++;
@@ -920,14 +951,16 @@ test_crossing (void)
     }
   }
   g_test_message ("crossing: %u wrong labels; named after crossing: leonard "
-      "%u, penny %u analyses", wrong, named_after[0], named_after[1]);
+                  "%u, penny %u analyses",
+                  wrong, named_after[0], named_after[1]);
   g_assert_cmpuint (wrong, ==, 0);
   g_assert_cmpuint (named_after[0], >, 0);
   g_assert_cmpuint (named_after[1], >, 0);
   run_result_clear (&r);
 }
 
-/* ---- A classroom at 1280x720: small faces at the back ---------------------- */
+/* ---- A classroom at 1280x720: small faces at the back ----------------------
+ */
 
 #define CLASS_WIDTH 1280
 #define CLASS_HEIGHT 720
@@ -936,9 +969,8 @@ test_crossing (void)
 /* Face sides by row, back (top of the frame) to front. */
 static const guint class_rows[] = { 32, 40, 48, 56 };
 
-typedef struct
-{
-  gint cx, cy;                  /* centre of the face */
+typedef struct {
+  gint cx, cy; /* centre of the face */
   guint side;
   const gchar *person;
 } Seat;
@@ -946,7 +978,7 @@ typedef struct
 /* The photo shrunk to `side` (area average, as a camera's optics would),
  * padded by half its side with its edges repeated. */
 static SxRgbImage *
-small_face (const gchar * person, guint n, guint side)
+small_face (const gchar *person, guint n, guint side)
 {
   g_autofree gchar *rel = g_strdup_printf ("identities/%s%u.png", person, n);
   g_autofree gchar *path = sx_test_faces_path (rel);
@@ -954,7 +986,7 @@ small_face (const gchar * person, guint n, guint side)
   g_autoptr (GError) error = NULL;
   g_assert_true (sx_rgb_image_load (path, &photo, &error));
   small.width = small.height = side;
-  small.stride = (gsize) side * 3;
+  small.stride = (gsize)side * 3;
   small.data = g_malloc (small.stride * side);
   for (guint oy = 0; oy < side; oy++)
     for (guint ox = 0; ox < side; ox++) {
@@ -966,7 +998,7 @@ small_face (const gchar * person, guint n, guint side)
           for (guint c = 0; c < 3; c++)
             sum[c] += photo.data[y * photo.stride + x * 3 + c];
       for (guint c = 0; c < 3; c++)
-        small.data[oy * small.stride + ox * 3 + c] = (guint8) (sum[c] / count);
+        small.data[oy * small.stride + ox * 3 + c] = (guint8)(sum[c] / count);
     }
   SxRgbImage *padded = g_new0 (SxRgbImage, 1);
   sx_rgb_image_pad (&small, side / 2, padded);
@@ -979,7 +1011,7 @@ small_face (const gchar * person, guint n, guint side)
  * the gallery (image 3) appears several times, as images 2, 4 and 5. The
  * seats are staggered so sweep tiles cut through some of them. */
 static GstBuffer *
-classroom_frame (Seat * seats, guint * n_seats)
+classroom_frame (Seat *seats, guint *n_seats)
 {
   static const guint images[] = { 2, 4, 5 };
   GstBuffer *frame = scene_frame (CLASS_WIDTH, CLASS_HEIGHT, 0);
@@ -988,15 +1020,16 @@ classroom_frame (Seat * seats, guint * n_seats)
     for (guint col = 0; col < CLASS_COLUMNS; col++, n++) {
       Seat *seat = &seats[n];
       seat->side = class_rows[row];
-      seat->cx = (gint) (CLASS_WIDTH / CLASS_COLUMNS * col + 90 +
-          (row * 37) % 60);
-      seat->cy = (gint) (80 + row * 170);
+      seat->cx
+          = (gint)(CLASS_WIDTH / CLASS_COLUMNS * col + 90 + (row * 37) % 60);
+      seat->cy = (gint)(80 + row * 170);
       seat->person = people[n % G_N_ELEMENTS (people)];
-      SxRgbImage *face = small_face (seat->person,
+      SxRgbImage *face = small_face (
+          seat->person,
           images[(n / G_N_ELEMENTS (people)) % G_N_ELEMENTS (images)],
           seat->side);
-      paste (frame, CLASS_WIDTH, face, seat->cx - (gint) face->width / 2,
-          seat->cy - (gint) face->height / 2);
+      paste (frame, CLASS_WIDTH, face, seat->cx - (gint)face->width / 2,
+             seat->cy - (gint)face->height / 2);
       probe_free (face);
     }
   *n_seats = n;
@@ -1005,18 +1038,18 @@ classroom_frame (Seat * seats, guint * n_seats)
 
 /* The seat whose face the box is on, or -1. */
 static gint
-seat_of (const Seat * seats, guint n_seats, const GstStructure * face)
+seat_of (const Seat *seats, guint n_seats, const GstStructure *face)
 {
   gint x, y;
   guint w, h;
-  g_assert_true (gst_structure_get (face, "x", G_TYPE_INT, &x, "y",
-          G_TYPE_INT, &y, "width", G_TYPE_UINT, &w, "height", G_TYPE_UINT,
-          &h, NULL));
-  gint cx = x + (gint) w / 2, cy = y + (gint) h / 2;
+  g_assert_true (gst_structure_get (face, "x", G_TYPE_INT, &x, "y", G_TYPE_INT,
+                                    &y, "width", G_TYPE_UINT, &w, "height",
+                                    G_TYPE_UINT, &h, NULL));
+  gint cx = x + (gint)w / 2, cy = y + (gint)h / 2;
   for (guint i = 0; i < n_seats; i++)
-    if (ABS (cx - seats[i].cx) <= (gint) seats[i].side / 2 &&
-        ABS (cy - seats[i].cy) <= (gint) seats[i].side / 2)
-      return (gint) i;
+    if (ABS (cx - seats[i].cx) <= (gint)seats[i].side / 2
+        && ABS (cy - seats[i].cy) <= (gint)seats[i].side / 2)
+      return (gint)i;
   return -1;
 }
 
@@ -1033,22 +1066,22 @@ test_classroom_small_faces (void)
   guint n_seats;
   GstBuffer *first = classroom_frame (seats, &n_seats);
   g_assert_cmpuint (n_seats, >=, 24);
-  g_autoptr (GPtrArray) feed = g_ptr_array_new_with_free_func
-      ((GDestroyNotify) gst_buffer_unref);
+  g_autoptr (GPtrArray) feed
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)gst_buffer_unref);
   for (guint f = 0; f < n_frames; f++) {
     GstBuffer *frame = gst_buffer_copy_deep (first);
-    GST_BUFFER_PTS (frame) = gst_util_uint64_scale (f, GST_SECOND,
-        SCENE_FPS);
+    GST_BUFFER_PTS (frame) = gst_util_uint64_scale (f, GST_SECOND, SCENE_FPS);
     g_ptr_array_add (feed, frame);
   }
   gst_buffer_unref (first);
 
-  g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time "
+  g_autofree gchar *desc = g_strdup_printf (
+      "appsrc name=src format=time "
       "max-bytes=0 caps=video/x-raw,format=RGB,width=%u,height=%u,"
       "framerate=%u/1 ! videoconvert ! video/x-raw,format=I420 ! "
       "facerecog name=rec min-face-size=32 gallery=\"%s\" ! "
-      "appsink name=out", CLASS_WIDTH, CLASS_HEIGHT, SCENE_FPS,
-      gallery3_file);
+      "appsink name=out",
+      CLASS_WIDTH, CLASS_HEIGHT, SCENE_FPS, gallery3_file);
   RunResult r;
   run_pipeline_fed (desc, feed, &r);
   g_assert_null (r.error);
@@ -1057,16 +1090,17 @@ test_classroom_small_faces (void)
   guint64 analysed = 0, skipped = 0, sweeps = 0, refinds = 0;
   guint per_sweep = 0;
   gdouble detect_ms = 0, analysis_ms = 0;
-  g_assert_true (gst_structure_get (r.stats, "analysed", G_TYPE_UINT64,
-          &analysed, "skipped-busy", G_TYPE_UINT64, &skipped, "sweeps",
-          G_TYPE_UINT64, &sweeps, "refinds", G_TYPE_UINT64, &refinds,
-          "analyses-per-sweep", G_TYPE_UINT, &per_sweep, "detect-ms-mean",
-          G_TYPE_DOUBLE, &detect_ms, "analysis-ms-mean", G_TYPE_DOUBLE,
-          &analysis_ms, NULL));
+  g_assert_true (gst_structure_get (
+      r.stats, "analysed", G_TYPE_UINT64, &analysed, "skipped-busy",
+      G_TYPE_UINT64, &skipped, "sweeps", G_TYPE_UINT64, &sweeps, "refinds",
+      G_TYPE_UINT64, &refinds, "analyses-per-sweep", G_TYPE_UINT, &per_sweep,
+      "detect-ms-mean", G_TYPE_DOUBLE, &detect_ms, "analysis-ms-mean",
+      G_TYPE_DOUBLE, &analysis_ms, NULL));
   g_test_message ("%" G_GUINT64_FORMAT " analyses (%.0f ms each, detection "
-      "%.0f ms), %u a sweep, %" G_GUINT64_FORMAT " sweeps, %"
-      G_GUINT64_FORMAT " searches around tracked faces", analysed,
-      analysis_ms, detect_ms, per_sweep, sweeps, refinds);
+                  "%.0f ms), %u a sweep, %" G_GUINT64_FORMAT
+                  " sweeps, %" G_GUINT64_FORMAT
+                  " searches around tracked faces",
+                  analysed, analysis_ms, detect_ms, per_sweep, sweeps, refinds);
   /* a file: every frame analysed, none passed by */
   g_assert_cmpuint (analysed, ==, n_frames);
   g_assert_cmpuint (skipped, ==, 0);
@@ -1081,14 +1115,13 @@ test_classroom_small_faces (void)
     const GstStructure *msg = g_ptr_array_index (r.messages, m);
     for (guint i = 0; i < message_n_faces (msg); i++) {
       const GstStructure *face = message_face (msg, i);
-      const gchar *label = gst_structure_get_string (face,
-          SX_FACE_FIELD_LABEL);
+      const gchar *label = gst_structure_get_string (face, SX_FACE_FIELD_LABEL);
       if (g_str_equal (label, SX_FACE_LABEL_UNKNOWN))
         continue;
       gint seat = seat_of (seats, n_seats, face);
       if (seat < 0 || !g_str_equal (label, seats[seat].person)) {
         g_test_message ("labelled %s at seat %d (%s)", label, seat,
-            seat < 0 ? "none" : seats[seat].person);
+                        seat < 0 ? "none" : seats[seat].person);
         wrong++;
       }
     }
@@ -1099,17 +1132,18 @@ test_classroom_small_faces (void)
   for (guint i = 0; i < last->len; i++) {
     const GstStructure *face = g_ptr_array_index (last, i);
     gint seat = seat_of (seats, n_seats, face);
-    if (seat >= 0 && g_str_equal (gst_structure_get_string (face,
-                SX_FACE_FIELD_LABEL), seats[seat].person)) {
+    if (seat >= 0
+        && g_str_equal (gst_structure_get_string (face, SX_FACE_FIELD_LABEL),
+                        seats[seat].person)) {
       named++;
       named_by_size[seat / CLASS_COLUMNS]++;
     }
   }
   for (guint row = 0; row < G_N_ELEMENTS (class_rows); row++)
     g_test_message ("%u px faces: %u of %u named", class_rows[row],
-        named_by_size[row], CLASS_COLUMNS);
+                    named_by_size[row], CLASS_COLUMNS);
   g_test_message ("%u of %u students named, %u wrong labels", named, n_seats,
-      wrong);
+                  wrong);
   g_assert_cmpuint (wrong, ==, 0);
   g_assert_cmpuint (named * 10, >=, n_seats * 9);
   run_result_clear (&r);
@@ -1122,7 +1156,8 @@ test_file_stops_while_waiting (void)
   Seat seats[G_N_ELEMENTS (class_rows) * CLASS_COLUMNS];
   guint n_seats;
   GstBuffer *frame = classroom_frame (seats, &n_seats);
-  g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time "
+  g_autofree gchar *desc = g_strdup_printf (
+      "appsrc name=src format=time "
       "caps=video/x-raw,format=RGB,width=%u,height=%u,framerate=%u/1 ! "
       "facerecog min-face-size=32 gallery=\"%s\" ! fakesink",
       CLASS_WIDTH, CLASS_HEIGHT, SCENE_FPS, gallery3_file);
@@ -1137,14 +1172,14 @@ test_file_stops_while_waiting (void)
   }
   gst_buffer_unref (frame);
   g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
-      GST_STATE_CHANGE_FAILURE);
+                   GST_STATE_CHANGE_FAILURE);
   /* the second frame now waits for the first one's analysis */
   g_usleep (G_USEC_PER_SEC / 5);
   gint64 start = g_get_monotonic_time ();
   g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_NULL), ==,
-      GST_STATE_CHANGE_SUCCESS);
+                   GST_STATE_CHANGE_SUCCESS);
   g_test_message ("stopped in %.0f ms",
-      (g_get_monotonic_time () - start) / 1000.0);
+                  (g_get_monotonic_time () - start) / 1000.0);
   gst_object_unref (src);
   gst_object_unref (pipeline);
 }
@@ -1162,8 +1197,8 @@ make_galleries (void)
     g_assert_cmpint (symlink (src, dst), ==, 0);
   }
   g_autoptr (GError) error = NULL;
-  g_autoptr (SxGallery) g = sx_gallery_load_folder (gallery_dir, analyzer,
-      NULL, NULL, &error);
+  g_autoptr (SxGallery) g
+      = sx_gallery_load_folder (gallery_dir, analyzer, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sx_gallery_n_people (g), ==, G_N_ELEMENTS (people));
   gallery_file = g_strconcat (gallery_dir, ".json", NULL);
@@ -1174,8 +1209,8 @@ make_galleries (void)
     g_autofree gchar *rel = g_strdup_printf ("identities/%s3.png", people[p]);
     g_autofree gchar *path = sx_test_faces_path (rel);
     gfloat descriptor[SX_FACE_DESCRIPTOR_LEN];
-    g_assert_true (sx_analyzer_describe_photo (analyzer, path, descriptor,
-            &error));
+    g_assert_true (
+        sx_analyzer_describe_photo (analyzer, path, descriptor, &error));
     sx_gallery_add (g3, people[p], people[p], descriptor, rel);
   }
   gallery3_file = g_strconcat (gallery_dir, "-3.json", NULL);
@@ -1220,13 +1255,13 @@ main (int argc, char **argv)
   g_test_add_func ("/facerecog/replacing-with-gap", test_replacing_with_gap);
   g_test_add_func ("/facerecog/crossing", test_crossing);
   g_test_add_func ("/facerecog/classroom-small-faces",
-      test_classroom_small_faces);
+                   test_classroom_small_faces);
   g_test_add_func ("/facerecog/file-stops-while-waiting",
-      test_file_stops_while_waiting);
+                   test_file_stops_while_waiting);
   g_test_add_func ("/facerecog/live-rate", test_live_rate);
   g_test_add_func ("/facerecog/draw", test_draw);
   g_test_add_func ("/facerecog/names-through-scaling",
-      test_names_through_scaling);
+                   test_names_through_scaling);
   g_test_add_func ("/facerecog/bad-input", test_bad_models_and_gallery);
   int status = g_test_run ();
 

@@ -13,7 +13,7 @@
 static SxAnalyzer *analyzer;
 
 static void
-link_photo (const gchar * dir, const gchar * rel, const gchar * as)
+link_photo (const gchar *dir, const gchar *rel, const gchar *as)
 {
   g_autofree gchar *src = sx_test_faces_path (rel);
   g_autofree gchar *dst = g_build_filename (dir, as, NULL);
@@ -22,14 +22,13 @@ link_photo (const gchar * dir, const gchar * rel, const gchar * as)
   g_assert_cmpint (symlink (src, dst), ==, 0);
 }
 
-typedef struct
-{
+typedef struct {
   GPtrArray *paths;
   GPtrArray *messages;
 } Warnings;
 
 static void
-collect_warning (const gchar * path, const GError * error, gpointer data)
+collect_warning (const gchar *path, const GError *error, gpointer data)
 {
   Warnings *w = data;
   g_ptr_array_add (w->paths, g_strdup (path));
@@ -37,17 +36,19 @@ collect_warning (const gchar * path, const GError * error, gpointer data)
 }
 
 static void
-write_black_png (const gchar * path)
+write_black_png (const gchar *path)
 {
-  g_autofree gchar *desc = g_strdup_printf ("videotestsrc num-buffers=1 "
+  g_autofree gchar *desc = g_strdup_printf (
+      "videotestsrc num-buffers=1 "
       "pattern=black ! video/x-raw,width=320,height=240 ! pngenc ! "
-      "filesink location=\"%s\"", path);
+      "filesink location=\"%s\"",
+      path);
   GstElement *p = gst_parse_launch (desc, NULL);
   g_assert_nonnull (p);
   gst_element_set_state (p, GST_STATE_PLAYING);
   g_autoptr (GstBus) bus = gst_element_get_bus (p);
-  g_autoptr (GstMessage) m = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_autoptr (GstMessage) m = gst_bus_timed_pop_filtered (
+      bus, 10 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   g_assert_cmpint (GST_MESSAGE_TYPE (m), ==, GST_MESSAGE_EOS);
   gst_element_set_state (p, GST_STATE_NULL);
   gst_object_unref (p);
@@ -74,11 +75,10 @@ test_folder_layouts_and_bad_photos (void)
   g_assert_true (g_file_set_contents (notes, "hello", -1, NULL));
 
   Warnings w = { g_ptr_array_new_with_free_func (g_free),
-    g_ptr_array_new_with_free_func (g_free)
-  };
+                 g_ptr_array_new_with_free_func (g_free) };
   g_autoptr (GError) error = NULL;
-  g_autoptr (SxGallery) g = sx_gallery_load (dir, analyzer, collect_warning,
-      &w, &error);
+  g_autoptr (SxGallery) g
+      = sx_gallery_load (dir, analyzer, collect_warning, &w, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sx_gallery_n_people (g), ==, 3);
   g_assert_cmpuint (sx_gallery_n_descriptors (g), ==, 4);
@@ -102,8 +102,8 @@ test_folder_layouts_and_bad_photos (void)
   /* Matching names the right person, with the name from the folder. */
   gfloat amy3[SX_FACE_DESCRIPTOR_LEN];
   g_autofree gchar *amy3_path = sx_test_faces_path ("identities/amy3.png");
-  g_assert_true (sx_analyzer_describe_photo (analyzer, amy3_path, amy3,
-          &error));
+  g_assert_true (
+      sx_analyzer_describe_photo (analyzer, amy3_path, amy3, &error));
   SxGalleryMatch match;
   g_assert_true (sx_gallery_match (g, amy3, &match));
   g_assert_cmpstr (match.id, ==, "S001");
@@ -113,8 +113,8 @@ test_folder_layouts_and_bad_photos (void)
   /* Descriptor file round trip. */
   g_autofree gchar *file = g_build_filename (dir, "gallery.json", NULL);
   g_assert_true (sx_gallery_save_file (g, file, &error));
-  g_autoptr (SxGallery) back = sx_gallery_load (file, analyzer, NULL, NULL,
-      &error);
+  g_autoptr (SxGallery) back
+      = sx_gallery_load (file, analyzer, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sx_gallery_n_people (back), ==, 3);
   g_assert_cmpuint (sx_gallery_n_descriptors (back), ==, 4);
@@ -132,13 +132,14 @@ test_bad_descriptor_files (void)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("sx-gallery-XXXXXX", NULL);
   const gchar *cases[][2] = {
-    {"broken.json", "{ \"format\": "},
-    {"other.json", "{ \"format\": \"something-else\", \"version\": 1 }"},
-    {"short.json", "{ \"format\": \"surveillx-gallery\", \"version\": 1, "
-          "\"people\": [ { \"id\": \"x\", \"faces\": [ { \"descriptor\": "
-          "[1, 2, 3] } ] } ] }"},
-    {"future.json", "{ \"format\": \"surveillx-gallery\", \"version\": 9, "
-          "\"people\": [] }"},
+    { "broken.json", "{ \"format\": " },
+    { "other.json", "{ \"format\": \"something-else\", \"version\": 1 }" },
+    { "short.json",
+      "{ \"format\": \"surveillx-gallery\", \"version\": 1, "
+      "\"people\": [ { \"id\": \"x\", \"faces\": [ { \"descriptor\": "
+      "[1, 2, 3] } ] } ] }" },
+    { "future.json", "{ \"format\": \"surveillx-gallery\", \"version\": 9, "
+                     "\"people\": [] }" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree gchar *path = g_build_filename (dir, cases[i][0], NULL);
@@ -150,8 +151,8 @@ test_bad_descriptor_files (void)
     g_assert_nonnull (strstr (error->message, path));
   }
   g_autoptr (GError) error = NULL;
-  g_assert_null (sx_gallery_load ("/nonexistent/gallery", analyzer, NULL,
-          NULL, &error));
+  g_assert_null (
+      sx_gallery_load ("/nonexistent/gallery", analyzer, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 }
 
@@ -165,7 +166,7 @@ main (int argc, char **argv)
   analyzer = sx_analyzer_new (sx_test_landmark_model (), model, &error);
   g_assert_no_error (error);
   g_test_add_func ("/gallery/folder-layouts-and-bad-photos",
-      test_folder_layouts_and_bad_photos);
+                   test_folder_layouts_and_bad_photos);
   g_test_add_func ("/gallery/bad-descriptor-files", test_bad_descriptor_files);
   int status = g_test_run ();
   sx_analyzer_free (analyzer);

@@ -13,20 +13,19 @@
 #include <unistd.h>
 
 static void
-load_reference (const gchar * name, gfloat * out)
+load_reference (const gchar *name, gfloat *out)
 {
   g_autofree gchar *path = sx_test_faces_path (name);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_assert_true (json_parser_load_from_file (parser, path, NULL));
   JsonArray *values = json_node_get_array (json_parser_get_root (parser));
-  g_assert_cmpuint (json_array_get_length (values), ==,
-      SX_FACE_DESCRIPTOR_LEN);
+  g_assert_cmpuint (json_array_get_length (values), ==, SX_FACE_DESCRIPTOR_LEN);
   for (guint i = 0; i < SX_FACE_DESCRIPTOR_LEN; i++)
-    out[i] = (gfloat) json_array_get_double_element (values, i);
+    out[i] = (gfloat)json_array_get_double_element (values, i);
 }
 
 static void
-describe_chip (SxDescriptorModel * model, const gchar * name, gfloat * out)
+describe_chip (SxDescriptorModel *model, const gchar *name, gfloat *out)
 {
   g_autofree gchar *path = sx_test_faces_path (name);
   SxRgbImage chip;
@@ -57,7 +56,8 @@ test_reference_descriptors (void)
   gdouble d2 = sx_face_distance (ours[1], theirs[1]);
   gdouble apart = sx_face_distance (ours[0], ours[1]);
   g_test_message ("distance to reference: face1 %.4f, face2 %.4f; "
-      "face1-face2 %.4f", d1, d2, apart);
+                  "face1-face2 %.4f",
+                  d1, d2, apart);
   g_assert_cmpfloat (d1, <, 0.1);
   g_assert_cmpfloat (d2, <, 0.1);
   /* Different people stay far apart (published: ~0.89). */
@@ -75,8 +75,8 @@ test_reference_descriptors (void)
   gfloat batch[2 * SX_FACE_DESCRIPTOR_LEN];
   g_assert_true (sx_face_describe (model, chips, 2, batch, NULL));
   g_assert_cmpfloat (sx_face_distance (batch, ours[0]), <, 1e-4);
-  g_assert_cmpfloat (sx_face_distance (batch + SX_FACE_DESCRIPTOR_LEN,
-          ours[1]), <, 1e-4);
+  g_assert_cmpfloat (sx_face_distance (batch + SX_FACE_DESCRIPTOR_LEN, ours[1]),
+                     <, 1e-4);
   sx_rgb_image_clear (&a);
   sx_rgb_image_clear (&b);
   sx_descriptor_model_unref (model);
@@ -87,8 +87,7 @@ test_models_shared (void)
 {
   g_autofree gchar *model_path = sx_test_recognition_model ();
   SxDescriptorModel *a = sx_descriptor_model_get (model_path, NULL);
-  SxLandmarkModel *la = sx_landmark_model_get (sx_test_landmark_model (),
-      NULL);
+  SxLandmarkModel *la = sx_landmark_model_get (sx_test_landmark_model (), NULL);
   /* an earlier test may have loaded one of them already */
   guint loaded = sx_face_models_loaded ();
   g_assert_cmpuint (loaded, >=, 2);
@@ -97,8 +96,7 @@ test_models_shared (void)
   g_autofree gchar *base = g_path_get_basename (model_path);
   g_autofree gchar *other = g_build_filename (dir, ".", base, NULL);
   SxDescriptorModel *b = sx_descriptor_model_get (other, NULL);
-  SxLandmarkModel *lb = sx_landmark_model_get (sx_test_landmark_model (),
-      NULL);
+  SxLandmarkModel *lb = sx_landmark_model_get (sx_test_landmark_model (), NULL);
   g_assert_true (a == b);
   g_assert_true (la == lb);
   g_assert_cmpuint (sx_face_models_loaded (), ==, loaded);
@@ -155,13 +153,13 @@ test_bad_images (void)
   g_autoptr (GError) error = NULL;
   guint8 pixels[12] = { 0 };
   SxImage bad_stride = { pixels, 4, 1, 2, 3 };
-  g_assert_cmpint (sx_face_detect (detector, &bad_stride, 0, 0, &boxes,
-          &error), ==, -1);
+  g_assert_cmpint (sx_face_detect (detector, &bad_stride, 0, 0, &boxes, &error),
+                   ==, -1);
   g_assert_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT);
   g_clear_error (&error);
   SxImage tiny = { pixels, 2, 2, 6, 3 };
-  g_assert_cmpint (sx_face_detect (detector, &tiny, 0, 0, &boxes, &error),
-      ==, 0);
+  g_assert_cmpint (sx_face_detect (detector, &tiny, 0, 0, &boxes, &error), ==,
+                   0);
   g_assert_no_error (error);
   g_free (boxes);
   sx_face_detector_free (detector);

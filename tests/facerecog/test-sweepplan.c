@@ -12,20 +12,19 @@
 
 /* The largest face (scanned pixels) a region's pyramid levels reach. */
 static gdouble
-largest_scanned (const SxDetectRegion * r)
+largest_scanned (const SxDetectRegion *r)
 {
-  return r->max_levels ? MIN_SCANNED * pow (6.0 / 5.0, r->max_levels - 1) :
-      G_MAXDOUBLE;
+  return r->max_levels ? MIN_SCANNED * pow (6.0 / 5.0, r->max_levels - 1)
+                       : G_MAXDOUBLE;
 }
 
 static gboolean
-region_finds (const SxDetectRegion * r, gint x, gint y, guint side)
+region_finds (const SxDetectRegion *r, gint x, gint y, guint side)
 {
   gdouble scanned = side * r->scale;
-  return x >= r->x && y >= r->y &&
-      x + (gint) side <= r->x + (gint) r->width &&
-      y + (gint) side <= r->y + (gint) r->height &&
-      scanned >= MIN_SCANNED - 0.5 && scanned <= largest_scanned (r);
+  return x >= r->x && y >= r->y && x + (gint)side <= r->x + (gint)r->width
+         && y + (gint)side <= r->y + (gint)r->height
+         && scanned >= MIN_SCANNED - 0.5 && scanned <= largest_scanned (r);
 }
 
 /* Faces of every size from `min_face` to the frame's height, at positions
@@ -41,11 +40,12 @@ assert_covers (guint width, guint height, guint min_face)
       for (guint x = 0; x + side <= width; x += step) {
         gboolean found = FALSE;
         for (guint i = 0; i < n && !found; i++)
-          found = region_finds (sx_sweep_plan_region (plan, i), (gint) x,
-              (gint) y, side);
+          found = region_finds (sx_sweep_plan_region (plan, i), (gint)x,
+                                (gint)y, side);
         if (!found)
           g_error ("%ux%u, faces from %u px: a %u px face at %u,%u lies in "
-              "no region that finds it", width, height, min_face, side, x, y);
+                   "no region that finds it",
+                   width, height, min_face, side, x, y);
       }
   }
 }
@@ -101,7 +101,8 @@ test_rotation (void)
   guint n = sx_sweep_plan_n_regions (plan);
   guint per_sweep = sx_sweep_plan_analyses_per_sweep (plan);
   g_test_message ("1280x720 from 32 px: %u regions, %u analyses a sweep, "
-      "finest x%.2f", n, per_sweep, sx_sweep_plan_scale (plan));
+                  "finest x%.2f",
+                  n, per_sweep, sx_sweep_plan_scale (plan));
   g_assert_cmpuint (n, >, 1);
   g_assert_cmpuint (per_sweep, >, 1);
   g_assert_cmpuint (per_sweep, <=, n);
@@ -109,8 +110,8 @@ test_rotation (void)
 
   for (guint sweep = 0; sweep < 2; sweep++) {
     g_autofree guint *seen = g_new0 (guint, n);
-    g_autoptr (GArray) regions = g_array_new (FALSE, FALSE,
-        sizeof (SxDetectRegion));
+    g_autoptr (GArray) regions
+        = g_array_new (FALSE, FALSE, sizeof (SxDetectRegion));
     for (guint a = 0; a < per_sweep; a++) {
       g_array_set_size (regions, 0);
       gboolean done = sx_sweep_plan_next (plan, regions);

@@ -4,14 +4,14 @@
 #include "tracker.h"
 
 static SxTrackObservation
-face_at (gint x, gint y, const gchar * id, gdouble distance)
+face_at (gint x, gint y, const gchar *id, gdouble distance)
 {
-  SxTrackObservation o = { {x, y, 100, 100}, id, id, distance };
+  SxTrackObservation o = { { x, y, 100, 100 }, id, id, distance };
   return o;
 }
 
 static SxTrack *
-only_track (SxTracker * tracker)
+only_track (SxTracker *tracker)
 {
   GPtrArray *tracks = sx_tracker_tracks (tracker);
   g_assert_cmpuint (tracks->len, ==, 1);
@@ -21,12 +21,9 @@ only_track (SxTracker * tracker)
 static void
 test_iou (void)
 {
-  SxBox a = { 0, 0, 100, 100 }, b = { 50, 0, 100, 100 }, c = { 200, 0, 10,
-    10
-  };
+  SxBox a = { 0, 0, 100, 100 }, b = { 50, 0, 100, 100 }, c = { 200, 0, 10, 10 };
   g_assert_cmpfloat_with_epsilon (sx_box_iou (&a, &a), 1.0, 1e-9);
-  g_assert_cmpfloat_with_epsilon (sx_box_iou (&a, &b), 5000.0 / 15000.0,
-      1e-9);
+  g_assert_cmpfloat_with_epsilon (sx_box_iou (&a, &b), 5000.0 / 15000.0, 1e-9);
   g_assert_cmpfloat (sx_box_iou (&a, &c), ==, 0.0);
 }
 
@@ -44,7 +41,7 @@ test_votes_decide (void)
   sx_tracker_update (tracker, &o, 1);
   g_assert_false (only_track (tracker)->confirmed);
   o.distance = 0.35;
-  o.box.x += 8;                 /* moved a little: same track */
+  o.box.x += 8; /* moved a little: same track */
   sx_tracker_update (tracker, &o, 1);
   t = only_track (tracker);
   g_assert_cmpuint (t->track_id, ==, id);
@@ -128,14 +125,13 @@ static void
 test_tracks_split_and_expire (void)
 {
   SxTracker *tracker = sx_tracker_new (1, 0.3, 1);
-  SxTrackObservation two[2] = { face_at (0, 0, "ada", 0.3),
-    face_at (300, 0, "bob", 0.3)
-  };
+  SxTrackObservation two[2]
+      = { face_at (0, 0, "ada", 0.3), face_at (300, 0, "bob", 0.3) };
   sx_tracker_update (tracker, two, 2);
   GPtrArray *tracks = sx_tracker_tracks (tracker);
   g_assert_cmpuint (tracks->len, ==, 2);
-  SxTrack *a = g_ptr_array_index (tracks, 0), *b = g_ptr_array_index (tracks,
-      1);
+  SxTrack *a = g_ptr_array_index (tracks, 0),
+          *b = g_ptr_array_index (tracks, 1);
   g_assert_cmpuint (a->track_id, !=, b->track_id);
   g_assert_cmpstr (a->id, ==, "ada");
   g_assert_cmpstr (b->id, ==, "bob");
@@ -164,7 +160,7 @@ test_carried (void)
 {
   SxTracker *tracker = sx_tracker_new (2, 0.3, 2);
   SxTrackObservation o = face_at (10, 10, "ada", 0.4);
-  SxFaceSignature sig = { {0} };
+  SxFaceSignature sig = { { 0 } };
   sig.v[0] = 1.0f;
   o.signature = &sig;
   sx_tracker_update (tracker, &o, 1);
@@ -185,9 +181,9 @@ test_carried (void)
   }
   g_assert_true (t->confirmed);
   g_assert_cmpstr (t->id, ==, "ada");
-  g_assert_cmpuint (t->votes, ==, votes);       /* no "unknown" votes cast */
+  g_assert_cmpuint (t->votes, ==, votes); /* no "unknown" votes cast */
   g_assert_cmpfloat_with_epsilon (t->distance, 0.4, 1e-9);
-  g_assert_null (t->match_id);  /* nothing measured */
+  g_assert_null (t->match_id); /* nothing measured */
   g_assert_cmpint (t->box.x, ==, 14);
   g_assert_true (t->fresh);
 
@@ -219,9 +215,8 @@ static void
 test_carried_to_its_track (void)
 {
   SxTracker *tracker = sx_tracker_new (1, 0.3, 2);
-  SxTrackObservation two[2] = { face_at (0, 0, "ada", 0.3),
-    face_at (30, 0, "bob", 0.3)
-  };
+  SxTrackObservation two[2]
+      = { face_at (0, 0, "ada", 0.3), face_at (30, 0, "bob", 0.3) };
   sx_tracker_update (tracker, two, 2);
   GPtrArray *tracks = sx_tracker_tracks (tracker);
   SxTrack *ada = g_ptr_array_index (tracks, 0);
@@ -229,12 +224,11 @@ test_carried_to_its_track (void)
   g_assert_cmpstr (ada->id, ==, "ada");
   g_assert_cmpstr (bob->id, ==, "bob");
   /* ada moved right and was carried, bob moved left and was described. */
-  SxTrackObservation crossed[2] = { face_at (20, 0, NULL, 0.0),
-    face_at (10, 0, "bob", 0.3)
-  };
+  SxTrackObservation crossed[2]
+      = { face_at (20, 0, NULL, 0.0), face_at (10, 0, "bob", 0.3) };
   crossed[0].carried_track = ada->track_id;
   g_assert_cmpfloat (sx_box_iou (&crossed[0].box, &bob->box), >,
-      sx_box_iou (&crossed[0].box, &ada->box));
+                     sx_box_iou (&crossed[0].box, &ada->box));
   sx_tracker_update (tracker, crossed, 2);
   g_assert_cmpuint (tracks->len, ==, 2);
   g_assert_cmpint (ada->box.x, ==, 20);

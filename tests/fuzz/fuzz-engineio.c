@@ -1,6 +1,5 @@
 /* libFuzzer target: the Engine.IO v4 / Socket.IO v5 codec
- * (plugins/socketiosink/engineio.c). Only the codec is called; the client
- * half of the file is linked but idle.
+ * (plugins/socketiosink/eiocodec.c).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The input is what a server sends: one WebSocket text message
@@ -20,7 +19,7 @@
  *    builds a frame event: for any valid UTF-8 string and any namespace
  *    the client accepts, the parsed packet gives both back.
  */
-#include "engineio.h"
+#include "eiocodec.h"
 #include "fuzz-common.h"
 
 #include <string.h>

@@ -6,9 +6,8 @@
  * parses the body as its read_json_object() does, reads the members with
  * the same functions (launcher/offerjson.c) and then calls the real code on
  * the result:
- * sx_camera_id_is_valid(), gst_sdp_message_parse_buffer(),
- * sx_sdp_find_vp8_payload() and camera.c's BUNDLE helpers, which it
- * reaches by including camera.c (they are static).
+ * sx_camera_id_is_valid(), gst_sdp_message_parse_buffer() and the offer
+ * helpers of launcher/sdpoffer.c.
  *
  * The input is a JSON body (POST /offer, POST /webrtc/offer), checked by
  * sx_json_check() as the routes do (what passes has no comment, quote or
@@ -17,7 +16,7 @@
  *  - sx_sdp_find_vp8_payload() returns -1 or a payload type 0..127 of a
  *    video section with a non-zero port, whose index it gives, and a
  *    transport-cc extension id 0..255; the same with NULL out-parameters;
- *  - unbundle_if_inconsistent() changes neither, and leaves no BUNDLE
+ *  - sx_sdp_unbundle_if_inconsistent() changes neither, and leaves no BUNDLE
  *    group when the sections' ICE ufrags differ;
  *  - a camera id accepted by sx_camera_id_is_valid() is 1..64 characters
  *    of [A-Za-z0-9_-];
@@ -25,13 +24,14 @@
  */
 #include "fuzz-common.h"
 
-/* camera.c whole: its static SDP helpers become callable here */
-#include "../../launcher/camera.c"
-
 #include "offerjson.h"
 #include "pipefile.h"
 #include "sdpfrag.h"
+#include "sdpoffer.h"
 #include "sxjson.h"
+
+#include <gst/gst.h>
+#include <string.h>
 
 #include <json-glib/json-glib.h>
 
@@ -50,7 +50,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
       g_get_tmp_dir (), "surveillx-fuzz-offer-registry.bin", NULL);
   g_setenv ("GST_REGISTRY", registry, TRUE);
   gst_init (NULL, NULL);
-  GST_DEBUG_CATEGORY_INIT (sx_camera_debug, "sxcamera", 0, "fuzzing");
   fuzz_make_criticals_fatal ();
   return 0;
 }
@@ -113,12 +112,12 @@ check_sdp (const gchar *sdp_text)
   }
 
   gboolean differ = ufrags_differ (offer);
-  unbundle_if_inconsistent (offer, "fuzz");
+  sx_sdp_unbundle_if_inconsistent (offer);
   guint index2 = G_MAXUINT, twcc2 = G_MAXUINT;
   FUZZ_CHECK (sx_sdp_find_vp8_payload (offer, &index2, &twcc2) == pt);
   FUZZ_CHECK (index2 == index && twcc2 == twcc);
   if (differ)
-    FUZZ_CHECK (!offer_has_bundle (offer));
+    FUZZ_CHECK (!sx_sdp_has_bundle (offer));
   gst_sdp_message_free (offer);
 }
 

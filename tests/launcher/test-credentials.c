@@ -21,15 +21,15 @@ test_operator_token (void)
   SxCredentials *creds = sx_credentials_new ("s3cret-operator", NULL);
   g_assert_true (sx_credentials_required (creds));
   g_assert_true (sx_credentials_has_operator (creds));
-  g_autofree gchar *ok = sx_credentials_identify (creds,
-                                                  "Bearer s3cret-operator");
+  g_autofree gchar *ok
+      = sx_credentials_identify (creds, "Bearer s3cret-operator");
   g_assert_cmpstr (ok, ==, SX_IDENTITY_OPERATOR);
-  g_autofree gchar *lower = sx_credentials_identify (creds,
-                                                     "bearer s3cret-operator");
+  g_autofree gchar *lower
+      = sx_credentials_identify (creds, "bearer s3cret-operator");
   g_assert_cmpstr (lower, ==, SX_IDENTITY_OPERATOR);
-  const gchar *wrong[] = { "Bearer s3cret-operato", "Bearer s3cret-operatorX",
-                           "Bearer ", "Basic s3cret-operator",
-                           "s3cret-operator", "" };
+  const gchar *wrong[]
+      = { "Bearer s3cret-operato", "Bearer s3cret-operatorX", "Bearer ",
+          "Basic s3cret-operator", "s3cret-operator",         "" };
   for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
     g_assert_null (sx_credentials_identify (creds, wrong[i]));
   g_assert_null (sx_credentials_identify (creds, NULL));
@@ -110,9 +110,8 @@ test_secure_equal (void)
 static void
 test_random_ids (void)
 {
-  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash,
-                                                       g_str_equal, g_free,
-                                                       NULL);
+  g_autoptr (GHashTable) seen
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < 1000; i++) {
     gchar *id = sx_random_id ();
     g_assert_cmpuint (strlen (id), ==, 32);

@@ -38,6 +38,11 @@ CAMERA = os.path.join(HERE, 'aiortc_camera.py')
 BROWSER = os.path.join(HERE, 'chromium_camera.py')
 LOADGEN = os.path.join(SOURCE_ROOT, 'bench', 'loadgen', 'loadgen.py')
 ADDR = '192.0.2.1'
+# The launcher's own log lines (camera started, answered, stopping,
+# flushed), which these tests read: they are its default log, but the test
+# environment's GST_DEBUG replaces that default, so ask for them on top.
+if os.environ.get('GST_DEBUG'):
+    os.environ['GST_DEBUG'] += ',sxlauncher:4,sxsignaling:4,sxcamera:4'
 PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj',
           'sheldon', 'stuart']
 # What facerecog names in each group photo at 640x360 (measured with the
@@ -381,7 +386,7 @@ def case_preview(env):
     check(rc == 0, 'SIGTERM: launcher flushed and exited 0 (got %s)' % rc)
     with open(env.launcher.log) as f:
         log = f.read()
-    check('camera room-4: flushed' in log, 'SIGTERM: EOS reached the sinks')
+    check('<room-4> flushed' in log, 'SIGTERM: EOS reached the sinks')
     cam.wait(timeout=60)
 
 
@@ -430,7 +435,7 @@ def case_two_cameras(env):
     got = wait_for(lambda: env.metrics().get('surveillx_cameras') == 1, 40)
     check(bool(got), 'cam-b torn down after its peer vanished')
     with open(env.launcher.log) as f:
-        why = [l.strip() for l in f if 'camera cam-b: stopping' in l]
+        why = [l.strip() for l in f if '<cam-b> stopping' in l]
     print('   teardown: %s' % why, flush=True)
     n_a = len(env.frames('cam-a'))
     time.sleep(3)
@@ -738,7 +743,7 @@ def case_signaling(env):
         with open(env.launcher.log) as f:
             return text in f.read()
     check(bool(wait_for(lambda: log_has(
-        'camera room-w: stopping (closed by the peer'), 10)),
+        '<room-w> stopping (closed by the peer'), 10)),
         'WHIP: the pipeline was torn down after DELETE')
 
     n = len(env.frames('room-f'))
@@ -1267,7 +1272,8 @@ def case_defaults(env):
     """Safe defaults and small guards: without a credential the launcher
     is reachable from this host only (--insecure opens it); TURN servers
     from a file stay out of /proc; a %0A in a path cannot forge a log line;
-    offers with too many sections are refused."""
+    offers with too many sections are refused; a camera's 129th trickled
+    candidate is refused."""
     env.start_dashboard()
     env.start_launcher('preview.pipe', address=None)
     port = int(env.base.rsplit(':', 1)[1])
@@ -1295,6 +1301,37 @@ def case_defaults(env):
                             {'Content-Type': 'application/sdp'})
         check(status == 400 and 'sections' in str(body),
               'an offer with %s -> 400 (%s %s)' % (what, status, body))
+
+    # one camera trickles at most 128 candidates (FastRTC's route)
+    offer = head + (
+        'a=group:BUNDLE 0\r\n'
+        'a=fingerprint:sha-256 ' + ':'.join(['AB'] * 32) + '\r\n'
+        'm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n'
+        'a=mid:0\r\na=ice-ufrag:cap1\r\na=ice-pwd:cap1cap1cap1cap1cap1cap1\r\n'
+        'a=setup:actpass\r\na=sendonly\r\na=rtcp-mux\r\n'
+        'a=rtpmap:96 VP8/90000\r\n')
+    json_type = {'Content-Type': 'application/json'}
+    status, body = http('POST', env.base + '/webrtc/offer', {
+        'type': 'offer', 'sdp': offer, 'webrtc_id': 'cap-rtc',
+        'camera_id': 'cap-2'}, json_type)
+    check(status == 200 and body.get('type') == 'answer',
+          'FastRTC offer from the test answered (%s %s)' % (status, body))
+    statuses = []
+    for i in range(130):
+        status, body = http('POST', env.base + '/webrtc/offer', {
+            'type': 'ice-candidate', 'webrtc_id': 'cap-rtc',
+            'candidate': {'candidate': 'candidate:%d 1 udp 2122260223 '
+                          '127.0.0.1 %d typ host' % (i, 40000 + i),
+                          'sdpMid': '0', 'sdpMLineIndex': 0}}, json_type)
+        statuses.append((status, body.get('status') if isinstance(body, dict)
+                         else body, body.get('meta', {}).get('error')
+                         if isinstance(body, dict) else None))
+    check(all(st == (200, 'success', None) for st in statuses[:128]),
+          'candidates 1-128 accepted (%s)' % sorted(set(statuses[:128])))
+    check(all(st == (400, 'failed', 'too_many_candidates')
+              for st in statuses[128:]),
+          'candidates 129 and 130 -> 400 too_many_candidates (%s)'
+          % statuses[128:])
     check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
     with open(env.launcher.log) as f:
         lines = f.read().splitlines()
@@ -1359,7 +1396,7 @@ def case_broken_vp8(env):
     # libvpx decodes most damage into garbage pictures without a word (VP8
     # resynchronises at the next key frame); a frame it refuses is a
     # decoder error, which tears that camera down with the reason logged
-    stopped = [l for l in log.splitlines() if 'camera bad-1: stopping' in l]
+    stopped = [l for l in log.splitlines() if '<bad-1> stopping' in l]
     shown = len(env.frames('bad-1'))
     print('   bad-1: %d frames shown, %s' % (shown, stopped), flush=True)
     check(shown > 10 or bool(stopped),
@@ -1367,7 +1404,7 @@ def case_broken_vp8(env):
           'with a reason (%s)' % (shown, stopped))
     check('CRITICAL' not in log and 'ERROR:' not in log,
           'no critical or assertion in the launcher\'s log')
-    check('camera good-1: stopping' not in log,
+    check('<good-1> stopping' not in log,
           'the good camera was never stopped')
     bad.wait(timeout=60)
     check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
@@ -1658,7 +1695,7 @@ def case_main_job(env):
               'present (attendance in the local PostgreSQL)')
         rc = job.stop(signal.SIGTERM, 'run 1')
         check(rc == 143, 'run 1: SIGTERM -> run.sh exits 143 (got %s)' % rc)
-        check('camera room-1: flushed' in job.read_log(),
+        check('<room-1> flushed' in job.read_log(),
               'run 1: the launcher got SIGTERM: EOS flushed the camera\'s '
               'pipeline')
         job.check_gone('after SIGTERM')
@@ -1706,7 +1743,7 @@ def case_main_job(env):
         cam = job.stream('room-3')
         rc = job.stop(signal.SIGTERM, 'run 3')
         check(rc == 143, 'run 3: SIGTERM -> run.sh exits 143 (got %s)' % rc)
-        check('camera room-3: flushed' in job.read_log(),
+        check('<room-3> flushed' in job.read_log(),
               'run 3: the launcher got SIGTERM: EOS flushed the camera\'s '
               'pipeline')
         job.check_gone('after SIGTERM of run 3')

@@ -4,7 +4,7 @@
  * The wire samples are the ones python-engineio 4.3 / python-socketio 5.7
  * produce (see issue 3); the malformed ones are what a fuzzer finds first.
  */
-#include "engineio.h"
+#include "sioclient.h"
 
 #include <string.h>
 
@@ -363,6 +363,104 @@ test_client_gives_up (void)
   sx_sio_client_free (client);
 }
 
+static SxSioClient *
+sharing_client (const gchar *auth, gboolean exclusive, const gchar *event)
+{
+  SxSioConfig cfg = { 0 };
+  GError *error = NULL;
+  SxSioClient *client;
+
+  /* nothing listens on 127.0.0.1:1: the connection keeps retrying */
+  cfg.url = (gchar *)"ws://127.0.0.1:1";
+  cfg.nsp = (gchar *)"/stream";
+  cfg.event = (gchar *)event;
+  cfg.auth_json = (gchar *)auth;
+  cfg.exclusive = exclusive;
+  cfg.reconnect_delay_ms = 50;
+  cfg.reconnect_max_delay_ms = 100;
+  cfg.reconnect_attempts = -1;
+  cfg.max_message_size = 1000;
+  client = sx_sio_client_new (&cfg, NULL, NULL, &error);
+  g_assert_no_error (error);
+  sx_sio_client_start (client);
+  return client;
+}
+
+static guint
+shared_by (SxSioClient *client)
+{
+  SxSioStats stats;
+  guint n;
+
+  sx_sio_client_get_stats (client, &stats);
+  n = stats.shared_by;
+  sx_sio_stats_clear (&stats);
+  return n;
+}
+
+/* Clients with the same connection settings share one connection, whatever
+ * their own (event, window); other auth or `exclusive` get their own; one
+ * leaving keeps the connection for the rest. */
+static void
+test_client_sharing (void)
+{
+  SxSioClient *a = sharing_client ("{\"token\":\"t\"}", FALSE, "frame");
+  SxSioClient *b = sharing_client ("{\"token\":\"t\"}", FALSE, "other");
+  SxSioClient *other_auth
+      = sharing_client ("{\"token\":\"u\"}", FALSE, "frame");
+  SxSioClient *own = sharing_client ("{\"token\":\"t\"}", TRUE, "frame");
+  SxSioClient *c;
+
+  g_assert_cmpuint (shared_by (a), ==, 2);
+  g_assert_cmpuint (shared_by (b), ==, 2);
+  g_assert_cmpuint (shared_by (other_auth), ==, 1);
+  g_assert_cmpuint (shared_by (own), ==, 1);
+  c = sharing_client ("{\"token\":\"t\"}", FALSE, "frame");
+  g_assert_cmpuint (shared_by (a), ==, 3);
+  sx_sio_client_free (b);
+  g_assert_cmpuint (shared_by (a), ==, 2);
+  g_assert_cmpuint (shared_by (c), ==, 2);
+  sx_sio_client_free (a);
+  sx_sio_client_free (c);
+  /* the connection went with its last client: a new one starts alone */
+  a = sharing_client ("{\"token\":\"t\"}", FALSE, "frame");
+  g_assert_cmpuint (shared_by (a), ==, 1);
+  sx_sio_client_free (a);
+  sx_sio_client_free (other_auth);
+  sx_sio_client_free (own);
+}
+
+/* A connection that gave up is not handed to newcomers */
+static void
+test_client_after_give_up (void)
+{
+  SxSioConfig cfg = { 0 };
+  GError *error = NULL;
+  SxSioClient *first, *second;
+
+  cfg.url = (gchar *)"ws://127.0.0.1:1";
+  cfg.nsp = (gchar *)"/stream";
+  cfg.reconnect_delay_ms = 10;
+  cfg.reconnect_max_delay_ms = 20;
+  cfg.reconnect_attempts = 1;
+  cfg.max_message_size = 1000;
+  first = sx_sio_client_new (&cfg, NULL, NULL, &error);
+  sx_sio_client_start (first);
+  g_assert_false (sx_sio_client_wait_connected (first, 10000, &error));
+  g_assert_error (error, SX_EIO_ERROR, SX_EIO_ERROR_GAVE_UP);
+  g_clear_error (&error);
+  second = sx_sio_client_new (&cfg, NULL, NULL, &error);
+  sx_sio_client_start (second);
+  g_assert_cmpuint (shared_by (first), ==, 1);
+  g_assert_cmpuint (shared_by (second), ==, 1);
+  /* and it tries (and here fails) on its own */
+  g_assert_false (sx_sio_client_wait_connected (second, 10000, &error));
+  g_assert_error (error, SX_EIO_ERROR, SX_EIO_ERROR_GAVE_UP);
+  g_clear_error (&error);
+  sx_sio_client_free (first);
+  sx_sio_client_free (second);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -375,5 +473,7 @@ main (int argc, char **argv)
   g_test_add_func ("/socketio/roundtrip", test_sio_roundtrip);
   g_test_add_func ("/client/bad-config", test_client_bad_config);
   g_test_add_func ("/client/gives-up", test_client_gives_up);
+  g_test_add_func ("/client/sharing", test_client_sharing);
+  g_test_add_func ("/client/after-give-up", test_client_after_give_up);
   return g_test_run ();
 }

@@ -488,17 +488,19 @@ def case_watchdog():
             server.proc.send_signal(signal.SIGCONT)
 
 
-def case_teardown():
-    def our_threads():
-        n = 0
-        for t in os.listdir("/proc/self/task"):
-            try:
-                with open(f"/proc/self/task/{t}/comm") as f:
-                    n += f.read().strip() == "socketio"
-            except OSError:
-                pass
-        return n
+def our_threads():
+    """The Socket.IO connections' threads in this process."""
+    n = 0
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/comm") as f:
+                n += f.read().strip() == "socketio"
+        except OSError:
+            pass
+    return n
 
+
+def case_teardown():
     def sockets():
         """Our TCP sockets (the pipeline's own socketpairs do not count)."""
         inodes = set()
@@ -715,6 +717,113 @@ def case_tls():
             ok = True
         check(ok, "the test's own client refuses the wrong name too")
         refused(server, ca.cert, "a certificate for another host")
+
+
+def pump_buses(runs, seconds):
+    """Collects every run's bus messages for @seconds (no early return)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        for r in runs:
+            bus = r.pipeline.get_bus()
+            while True:
+                m = bus.pop()
+                if not m:
+                    break
+                r.messages.append(m)
+        time.sleep(0.02)
+
+
+def per_camera(server):
+    counts = {}
+    for f in server.frames():
+        counts[f["camera_id"]] = counts.get(f["camera_id"], 0) + 1
+    return counts
+
+
+def case_shared():
+    """Sinks of one process share one connection to one server, each with
+    its own frames, window and stats; a sink that leaves does not drop the
+    others; losing the server reaches every sink's bus."""
+    live = SRC.format(n=-1, live="is-live=true")
+    # a slow handler makes each sink's window (1 frame) the limit, so the
+    # turns between sinks decide who gets through
+    server = Server("--slow", "40").start()
+    runs = [Run(live + sink_desc(server, f"camera-id={cam} max-in-flight=1"))
+            for cam in (1, 2, 3)]
+    try:
+        for r in runs:
+            r.start()
+        pump_buses(runs, 4.0)
+        stats = [sdict(r.sink.get_property("stats")) for r in runs]
+        check(server.stats()["connects"] == 1,
+              f"three sinks, one connection (server saw "
+              f"{server.stats()['connects']} connects)")
+        check(our_threads() == 1, f"one connection thread ({our_threads()})")
+        check(all(st["shared-by"] == 3 for st in stats),
+              f"each sink says 3 share it ({[st['shared-by'] for st in stats]})")
+        counts = per_camera(server)
+        got = [counts.get(cam, 0) for cam in (1, 2, 3)]
+        check(min(got) > 0 and min(got) * 2 >= max(got),
+              f"frames per camera within a factor 2 of each other: {got}")
+        check(all(st["sent"] > 0 and st["dropped-window"] > 0 for st in stats),
+              "each sink counts its own frames and window drops "
+              f"({[(st['sent'], st['dropped-window']) for st in stats]})")
+
+        # one camera leaves: the others keep the connection and stream on
+        runs[0].stop()
+        before = per_camera(server)
+        pump_buses(runs[1:], 2.0)
+        after = per_camera(server)
+        check(server.stats()["disconnects"] == 0,
+              "the connection stayed when a sink left")
+        check(all(after.get(cam, 0) > before.get(cam, 0) for cam in (2, 3)),
+              f"cameras 2 and 3 stream on ({before} -> {after})")
+        check(all(sdict(r.sink.get_property("stats"))["shared-by"] == 2
+                  for r in runs[1:]), "two sinks share it now")
+
+        # a sink of its own when asked
+        own = Run(live + sink_desc(server, "camera-id=4 shared-connection=false"))
+        own.start()
+        pump_buses([own] + runs[1:], 1.5)
+        check(server.stats()["connects"] == 2,
+              "shared-connection=false opened a second connection")
+        own.stop()
+
+        # the server goes away: every sink hears it, every sink comes back
+        server.kill()
+        pump_buses(runs[1:], 2.0)
+        check(all(r.elements("socketiosink-disconnected") for r in runs[1:]),
+              "socketiosink-disconnected on both buses")
+        server = Server("--slow", "40", port=server.port).start()
+        check(server.wait_frames(10, timeout=8) >= 10, "frames after restart")
+        pump_buses(runs[1:], 1.0)
+        counts = per_camera(server)
+        check(all(counts.get(cam, 0) > 0 for cam in (2, 3)),
+              f"both cameras back ({counts})")
+        check(all(sdict(r.sink.get_property("stats"))["reconnects"] >= 1
+                  for r in runs[1:]), "both sinks counted the reconnect")
+        check(server.stats()["connects"] == 1, "still one connection")
+        check(not any(r.bus_texts(Gst.MessageType.ERROR) for r in runs),
+              "no error on any bus")
+    finally:
+        for r in runs:
+            r.stop()
+        server.kill()
+
+    # a rejection is every sink's error
+    with Server("--auth", "s3cret") as server:
+        bad = "auth=\"{\\\"token\\\":\\\"wrong\\\"}\" connect-timeout=0"
+        r = Run(f"{live} {sink_desc(server, bad)} "
+                f"{live} socketiosink name=sink2 url={server.url} "
+                f"camera-id=2 {bad}")
+        r.start()
+        pump_buses([r], 4.0)
+        r.stop()
+        sources = {m.src.get_name() for m in r.messages
+                   if m.type == Gst.MessageType.ERROR}
+        # (the sources then fail to push into an errored sink: theirs too)
+        check({"sink", "sink2"} <= sources,
+              f"both sinks posted the rejection ({sorted(sources)})")
 
 
 def encode_jpeg(src_props, w, h):

@@ -20,10 +20,10 @@ G_BEGIN_DECLS
 GQuark sx_face_error_quark (void);
 
 typedef enum {
-  SX_FACE_ERROR_MODEL_MISSING,  /* file does not exist or cannot be read */
-  SX_FACE_ERROR_MODEL_CORRUPT,  /* file exists but is not the expected model */
-  SX_FACE_ERROR_INVALID_INPUT,  /* bad image size, stride or argument */
-  SX_FACE_ERROR_INTERNAL,       /* dlib threw something unexpected */
+  SX_FACE_ERROR_MODEL_MISSING, /* file does not exist or cannot be read */
+  SX_FACE_ERROR_MODEL_CORRUPT, /* file exists but is not the expected model */
+  SX_FACE_ERROR_INVALID_INPUT, /* bad image size, stride or argument */
+  SX_FACE_ERROR_INTERNAL,      /* dlib threw something unexpected */
 } SxFaceError;
 
 /* Side of the aligned face chip the descriptor network takes, and the
@@ -62,8 +62,8 @@ void sx_face_detector_free (SxFaceDetector *detector);
  * many times first (finds smaller faces, costs ~4x per step).
  * Returns the number of boxes written to *boxes (g_free it), or -1. */
 gint sx_face_detect (SxFaceDetector *detector, const SxImage *image,
-    guint upsample, gdouble adjust_threshold, SxFaceBox **boxes,
-    GError **error);
+                     guint upsample, gdouble adjust_threshold,
+                     SxFaceBox **boxes, GError **error);
 
 /* Smallest face box (pixels of the image it scans) dlib's HOG detector
  * finds: its detection window. Smaller faces need the image scaled up. */
@@ -74,19 +74,20 @@ gint sx_face_detect (SxFaceDetector *detector, const SxImage *image,
  * SX_FACE_DETECT_MIN_SIZE / scale pixels of the image are found. */
 typedef struct {
   gint x, y;
-  guint width, height;   /* inside the image */
-  gdouble scale;         /* > 0; 1: as it is */
-  guint max_levels;      /* HOG pyramid levels scanned (each 5/6 of the one
-                          * before): with n, faces up to ~(6/5)^(n-1) times
-                          * the smallest; 0: every level (any larger face) */
+  guint width, height; /* inside the image */
+  gdouble scale;       /* > 0; 1: as it is */
+  guint max_levels;    /* HOG pyramid levels scanned (each 5/6 of the one
+                        * before): with n, faces up to ~(6/5)^(n-1) times
+                        * the smallest; 0: every level (any larger face) */
 } SxDetectRegion;
 
 /* Detects faces in one region of a grey or RGB image. Boxes are in the
  * image's pixels. Returns the number of boxes written to *boxes (g_free
  * it), or -1. */
 gint sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
-    const SxDetectRegion *region, gdouble adjust_threshold,
-    SxFaceBox **boxes, GError **error);
+                            const SxDetectRegion *region,
+                            gdouble adjust_threshold, SxFaceBox **boxes,
+                            GError **error);
 
 /* --- Landmarks and chips (dlib shape predictor) ------------------------- */
 
@@ -101,7 +102,8 @@ guint sx_landmark_model_num_parts (SxLandmarkModel *model);
 /* Finds the landmarks of `box` in the RGB `image` and writes the aligned
  * SX_FACE_CHIP_SIZE² RGB chip (SX_FACE_CHIP_BYTES) to `chip`. */
 gboolean sx_face_extract_chip (SxLandmarkModel *model, const SxImage *image,
-    const SxFaceBox *box, guint8 *chip, GError **error);
+                               const SxFaceBox *box, guint8 *chip,
+                               GError **error);
 
 /* --- Descriptors (dlib ResNet, 128-D) ----------------------------------- */
 
@@ -118,7 +120,7 @@ void sx_descriptor_model_unref (SxDescriptorModel *model);
 /* Describes `n_chips` chips (each SX_FACE_CHIP_BYTES, RGB) in one batch,
  * writing n_chips * SX_FACE_DESCRIPTOR_LEN floats to `descriptors`. */
 gboolean sx_face_describe (SxDescriptorModel *model, const guint8 *chips,
-    guint n_chips, gfloat *descriptors, GError **error);
+                           guint n_chips, gfloat *descriptors, GError **error);
 
 gdouble sx_face_distance (const gfloat *a, const gfloat *b);
 
@@ -135,7 +137,9 @@ typedef struct {
 /* Builds dlib's ResNet from face-api.js tensors and serialises it to
  * `out_path` in dlib's .dat format. */
 gboolean sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
-    gsize n_tensors, const gchar *out_path, GError **error);
+                                                 gsize n_tensors,
+                                                 const gchar *out_path,
+                                                 GError **error);
 
 /* Number of models currently loaded in this process (for tests/benchmarks
  * proving the cache shares them). */

@@ -22,14 +22,14 @@ typedef struct {
 
 /* Called once per photo that could not be enrolled; the photo is skipped. */
 typedef void (*SxGalleryWarnFunc) (const gchar *path, const GError *error,
-    gpointer user_data);
+                                   gpointer user_data);
 
 SxGallery *sx_gallery_new (void);
 SxGallery *sx_gallery_ref (SxGallery *gallery);
 void sx_gallery_unref (SxGallery *gallery);
 
 void sx_gallery_add (SxGallery *gallery, const gchar *id, const gchar *name,
-    const gfloat *descriptor, const gchar *source);
+                     const gfloat *descriptor, const gchar *source);
 
 guint sx_gallery_n_people (SxGallery *gallery);
 guint sx_gallery_n_descriptors (SxGallery *gallery);
@@ -37,28 +37,31 @@ guint sx_gallery_n_descriptors (SxGallery *gallery);
 /* Descriptor `index` (< n_descriptors) with its person; all owned by the
  * gallery. */
 void sx_gallery_get_entry (SxGallery *gallery, guint index, const gchar **id,
-    const gchar **name, const gfloat **descriptor, const gchar **source);
+                           const gchar **name, const gfloat **descriptor,
+                           const gchar **source);
 
 /* A copy without `id`'s descriptors (for tools editing descriptor files). */
 SxGallery *sx_gallery_copy_without (SxGallery *gallery, const gchar *id);
 
 /* Nearest enrolled descriptor; FALSE when the gallery is empty. */
 gboolean sx_gallery_match (SxGallery *gallery, const gfloat *descriptor,
-    SxGalleryMatch *match);
+                           SxGalleryMatch *match);
 
 /* A folder: one sub-folder per person ("<id>_<name>" or "<name>"), or
  * photos named "<id>_<name>.jpg" (several photos may share an id). */
 SxGallery *sx_gallery_load_folder (const gchar *dir, SxAnalyzer *analyzer,
-    SxGalleryWarnFunc warn, gpointer user_data, GError **error);
+                                   SxGalleryWarnFunc warn, gpointer user_data,
+                                   GError **error);
 
 /* The descriptor file format (docs/elements.md), JSON. */
 SxGallery *sx_gallery_load_file (const gchar *path, GError **error);
 gboolean sx_gallery_save_file (SxGallery *gallery, const gchar *path,
-    GError **error);
+                               GError **error);
 
 /* Dispatches on what `location` names: a folder or a descriptor file. */
 SxGallery *sx_gallery_load (const gchar *location, SxAnalyzer *analyzer,
-    SxGalleryWarnFunc warn, gpointer user_data, GError **error);
+                            SxGalleryWarnFunc warn, gpointer user_data,
+                            GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SxGallery, sx_gallery_unref)
 

@@ -29,8 +29,10 @@ typedef void (*SxGalleryReloaded) (SxGallery *gallery, gpointer user_data);
 typedef void (*SxGalleryTrouble) (const GError *error, gpointer user_data);
 
 SxGalleryWatch *sx_gallery_watch_new (const gchar *conninfo,
-    const gchar *schema, SxGallery **initial, SxGalleryReloaded reloaded,
-    SxGalleryTrouble trouble, gpointer user_data, GError **error);
+                                      const gchar *schema, SxGallery **initial,
+                                      SxGalleryReloaded reloaded,
+                                      SxGalleryTrouble trouble,
+                                      gpointer user_data, GError **error);
 void sx_gallery_watch_free (SxGalleryWatch *watch);
 
 G_END_DECLS

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (sx-analyzer-error-quark, sx_analyzer_error)
+G_DEFINE_QUARK (sx - analyzer - error - quark, sx_analyzer_error)
 
 struct _SxAnalyzer {
   SxFaceDetector *detector;
@@ -18,12 +18,12 @@ struct _SxAnalyzer {
 
 SxAnalyzer *
 sx_analyzer_new (const gchar *landmark_model, const gchar *recognition_model,
-    GError **error)
+                 GError **error)
 {
   SxAnalyzer *a = g_new0 (SxAnalyzer, 1);
-  if (!(a->landmarks = sx_landmark_model_get (landmark_model, error)) ||
-      !(a->descriptors = sx_descriptor_model_get (recognition_model, error)) ||
-      !(a->detector = sx_face_detector_new (error))) {
+  if (!(a->landmarks = sx_landmark_model_get (landmark_model, error))
+      || !(a->descriptors = sx_descriptor_model_get (recognition_model, error))
+      || !(a->detector = sx_face_detector_new (error))) {
     sx_analyzer_free (a);
     return NULL;
   }
@@ -43,7 +43,7 @@ sx_analyzer_free (SxAnalyzer *analyzer)
 
 void
 sx_analyzer_set_detection (SxAnalyzer *analyzer, guint upsample,
-    gdouble adjust_threshold)
+                           gdouble adjust_threshold)
 {
   analyzer->upsample = upsample;
   analyzer->adjust_threshold = adjust_threshold;
@@ -57,10 +57,10 @@ ms_since (gint64 start_us)
 
 gint
 sx_analyzer_detect (SxAnalyzer *analyzer, const SxImage *image,
-    SxFaceBox **boxes, GError **error)
+                    SxFaceBox **boxes, GError **error)
 {
   return sx_face_detect (analyzer->detector, image, analyzer->upsample,
-      analyzer->adjust_threshold, boxes, error);
+                         analyzer->adjust_threshold, boxes, error);
 }
 
 /* Boxes of one face found twice: overlapping much, or one inside the
@@ -69,38 +69,39 @@ static gboolean
 same_face (const SxFaceBox *a, const SxFaceBox *b)
 {
   gint x0 = MAX (a->x, b->x), y0 = MAX (a->y, b->y);
-  gint x1 = MIN (a->x + (gint) a->width, b->x + (gint) b->width);
-  gint y1 = MIN (a->y + (gint) a->height, b->y + (gint) b->height);
+  gint x1 = MIN (a->x + (gint)a->width, b->x + (gint)b->width);
+  gint y1 = MIN (a->y + (gint)a->height, b->y + (gint)b->height);
   if (x1 <= x0 || y1 <= y0)
     return FALSE;
-  gdouble inter = (gdouble) (x1 - x0) * (y1 - y0);
-  gdouble area_a = (gdouble) a->width * a->height;
-  gdouble area_b = (gdouble) b->width * b->height;
-  return inter / (area_a + area_b - inter) >= 0.4 ||
-      inter / MIN (area_a, area_b) >= 0.7;
+  gdouble inter = (gdouble)(x1 - x0) * (y1 - y0);
+  gdouble area_a = (gdouble)a->width * a->height;
+  gdouble area_b = (gdouble)b->width * b->height;
+  return inter / (area_a + area_b - inter) >= 0.4
+         || inter / MIN (area_a, area_b) >= 0.7;
 }
 
 static gint
 by_score_descending (gconstpointer a, gconstpointer b)
 {
-  gdouble sa = ((const SxFaceBox *) a)->score;
-  gdouble sb = ((const SxFaceBox *) b)->score;
+  gdouble sa = ((const SxFaceBox *)a)->score;
+  gdouble sb = ((const SxFaceBox *)b)->score;
   return sa < sb ? 1 : sa > sb ? -1 : 0;
 }
 
 gint
 sx_analyzer_detect_regions (SxAnalyzer *analyzer, const SxImage *image,
-    const SxDetectRegion *regions, guint n_regions, SxFaceBox **boxes,
-    GError **error)
+                            const SxDetectRegion *regions, guint n_regions,
+                            SxFaceBox **boxes, GError **error)
 {
   g_autoptr (GArray) found = g_array_new (FALSE, FALSE, sizeof (SxFaceBox));
   for (guint i = 0; i < n_regions; i++) {
     g_autofree SxFaceBox *in_region = NULL;
-    gint n = sx_face_detect_region (analyzer->detector, image, &regions[i],
-        analyzer->adjust_threshold, &in_region, error);
+    gint n
+        = sx_face_detect_region (analyzer->detector, image, &regions[i],
+                                 analyzer->adjust_threshold, &in_region, error);
     if (n < 0)
       return -1;
-    g_array_append_vals (found, in_region, (guint) n);
+    g_array_append_vals (found, in_region, (guint)n);
   }
   g_array_sort (found, by_score_descending);
   guint kept = 0;
@@ -115,18 +116,18 @@ sx_analyzer_detect_regions (SxAnalyzer *analyzer, const SxImage *image,
   *boxes = g_new (SxFaceBox, MAX (kept, 1));
   if (kept)
     memcpy (*boxes, found->data, kept * sizeof (SxFaceBox));
-  return (gint) kept;
+  return (gint)kept;
 }
 
 gboolean
 sx_analyzer_align (SxAnalyzer *analyzer, const SxImage *image,
-    const SxFaceBox *boxes, guint n_boxes, guint8 *chips,
-    SxAnalysisTimings *timings, GError **error)
+                   const SxFaceBox *boxes, guint n_boxes, guint8 *chips,
+                   SxAnalysisTimings *timings, GError **error)
 {
   gint64 start = g_get_monotonic_time ();
   for (guint i = 0; i < n_boxes; i++)
     if (!sx_face_extract_chip (analyzer->landmarks, image, &boxes[i],
-            chips + (gsize) i * SX_FACE_CHIP_BYTES, error))
+                               chips + (gsize)i * SX_FACE_CHIP_BYTES, error))
       return FALSE;
   if (timings)
     timings->align_ms = ms_since (start);
@@ -135,14 +136,14 @@ sx_analyzer_align (SxAnalyzer *analyzer, const SxImage *image,
 
 gboolean
 sx_analyzer_describe_chips (SxAnalyzer *analyzer, const guint8 *chips,
-    guint n_chips, gfloat *descriptors, SxAnalysisTimings *timings,
-    GError **error)
+                            guint n_chips, gfloat *descriptors,
+                            SxAnalysisTimings *timings, GError **error)
 {
   if (n_chips == 0)
     return TRUE;
   gint64 start = g_get_monotonic_time ();
   if (!sx_face_describe (analyzer->descriptors, chips, n_chips, descriptors,
-          error))
+                         error))
     return FALSE;
   if (timings)
     timings->describe_ms = ms_since (start);
@@ -151,20 +152,22 @@ sx_analyzer_describe_chips (SxAnalyzer *analyzer, const guint8 *chips,
 
 gboolean
 sx_analyzer_describe (SxAnalyzer *analyzer, const SxImage *image,
-    const SxFaceBox *boxes, guint n_boxes, gfloat *descriptors,
-    SxAnalysisTimings *timings, GError **error)
+                      const SxFaceBox *boxes, guint n_boxes,
+                      gfloat *descriptors, SxAnalysisTimings *timings,
+                      GError **error)
 {
   if (n_boxes == 0)
     return TRUE;
-  g_autofree guint8 *chips = g_malloc ((gsize) n_boxes * SX_FACE_CHIP_BYTES);
+  g_autofree guint8 *chips = g_malloc ((gsize)n_boxes * SX_FACE_CHIP_BYTES);
   return sx_analyzer_align (analyzer, image, boxes, n_boxes, chips, timings,
-      error) && sx_analyzer_describe_chips (analyzer, chips, n_boxes,
-      descriptors, timings, error);
+                            error)
+         && sx_analyzer_describe_chips (analyzer, chips, n_boxes, descriptors,
+                                        timings, error);
 }
 
 GArray *
 sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
-    SxAnalysisTimings *timings, GError **error)
+                 SxAnalysisTimings *timings, GError **error)
 {
   SxAnalysisTimings t = { 0 };
   g_autofree SxFaceBox *boxes = NULL;
@@ -175,20 +178,20 @@ sx_analyzer_run (SxAnalyzer *analyzer, const SxImage *image,
   if (n < 0)
     return NULL;
 
-  g_autofree gfloat *descriptors =
-      g_new (gfloat, (gsize) MAX (n, 1) * SX_FACE_DESCRIPTOR_LEN);
-  if (!sx_analyzer_describe (analyzer, image, boxes, (guint) n, descriptors,
-          &t, error))
+  g_autofree gfloat *descriptors
+      = g_new (gfloat, (gsize)MAX (n, 1) * SX_FACE_DESCRIPTOR_LEN);
+  if (!sx_analyzer_describe (analyzer, image, boxes, (guint)n, descriptors, &t,
+                             error))
     return NULL;
 
-  GArray *faces = g_array_sized_new (FALSE, TRUE, sizeof (SxFaceObservation),
-      n);
+  GArray *faces
+      = g_array_sized_new (FALSE, TRUE, sizeof (SxFaceObservation), n);
   g_array_set_size (faces, n);
   for (gint i = 0; i < n; i++) {
     SxFaceObservation *o = &g_array_index (faces, SxFaceObservation, i);
     o->box = boxes[i];
-    memcpy (o->descriptor, descriptors + (gsize) i * SX_FACE_DESCRIPTOR_LEN,
-        sizeof o->descriptor);
+    memcpy (o->descriptor, descriptors + (gsize)i * SX_FACE_DESCRIPTOR_LEN,
+            sizeof o->descriptor);
   }
   if (timings)
     *timings = t;
@@ -204,7 +207,7 @@ run_on_rgb (SxAnalyzer *analyzer, const SxRgbImage *rgb, GError **error)
 
 gboolean
 sx_analyzer_describe_photo (SxAnalyzer *analyzer, const gchar *path,
-    gfloat *descriptor, GError **error)
+                            gfloat *descriptor, GError **error)
 {
   SxRgbImage photo;
   if (!sx_rgb_image_load (path, &photo, error))
@@ -223,14 +226,15 @@ sx_analyzer_describe_photo (SxAnalyzer *analyzer, const gchar *path,
   if (!faces)
     return FALSE;
   if (faces->len != 1) {
-    g_set_error (error, SX_ANALYZER_ERROR,
-        faces->len == 0 ? SX_ANALYZER_ERROR_NO_FACE :
-        SX_ANALYZER_ERROR_SEVERAL_FACES,
+    g_set_error (
+        error, SX_ANALYZER_ERROR,
+        faces->len == 0 ? SX_ANALYZER_ERROR_NO_FACE
+                        : SX_ANALYZER_ERROR_SEVERAL_FACES,
         "'%s' holds %u faces; an enrolment photo must hold exactly one", path,
         faces->len);
     return FALSE;
   }
   memcpy (descriptor, g_array_index (faces, SxFaceObservation, 0).descriptor,
-      sizeof (gfloat) * SX_FACE_DESCRIPTOR_LEN);
+          sizeof (gfloat) * SX_FACE_DESCRIPTOR_LEN);
   return TRUE;
 }

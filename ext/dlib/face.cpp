@@ -25,57 +25,81 @@
 #include <string>
 #include <vector>
 
-G_DEFINE_QUARK (sx-face-error-quark, sx_face_error)
+G_DEFINE_QUARK (sx - face - error - quark, sx_face_error)
 
 #include "sxnet.hpp"
 
-
 /* ---- A read-only view of caller memory as a dlib generic image --------- */
 
-namespace sx
-{
+namespace sx {
 template <typename Pixel> struct View {
   const guint8 *data;
   long rows, cols;
   long stride;
 };
 
-template <typename P> long num_rows (const View<P> &v) { return v.rows; }
-template <typename P> long num_columns (const View<P> &v) { return v.cols; }
-template <typename P> long width_step (const View<P> &v) { return v.stride; }
-template <typename P> const void *image_data (const View<P> &v) { return v.data; }
+template <typename P>
+long
+num_rows (const View<P> &v)
+{
+  return v.rows;
+}
+template <typename P>
+long
+num_columns (const View<P> &v)
+{
+  return v.cols;
+}
+template <typename P>
+long
+width_step (const View<P> &v)
+{
+  return v.stride;
+}
+template <typename P>
+const void *
+image_data (const View<P> &v)
+{
+  return v.data;
+}
 /* dlib's generic-image contract wants a mutable accessor too; the shim
  * never writes through a view. */
-template <typename P> void *image_data (View<P> &v)
+template <typename P>
+void *
+image_data (View<P> &v)
 {
   return const_cast<guint8 *> (v.data);
 }
-template <typename P> void set_image_size (View<P> &, long, long)
+template <typename P>
+void
+set_image_size (View<P> &, long, long)
 {
   throw dlib::error ("sx::View is read-only");
 }
 } // namespace sx
 
-namespace dlib
-{
-template <typename P> struct image_traits<sx::View<P>> {
+namespace dlib {
+template <typename P> struct image_traits<sx::View<P> > {
   typedef P pixel_type;
 };
 } // namespace dlib
 
-template <typename P> static sx::View<P> view_of (const SxImage *image)
+template <typename P>
+static sx::View<P>
+view_of (const SxImage *image)
 {
-  return sx::View<P>{ image->data, (long) image->height, (long) image->width,
-    (long) image->stride };
+  return sx::View<P>{ image->data, (long)image->height, (long)image->width,
+                      (long)image->stride };
 }
 
 static gboolean
 check_image (const SxImage *image, GError **error)
 {
-  if (image == nullptr || image->data == nullptr || image->width == 0 ||
-      image->height == 0 || (image->channels != 1 && image->channels != 3) ||
-      image->stride < (gsize) image->width * image->channels) {
-    g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT,
+  if (image == nullptr || image->data == nullptr || image->width == 0
+      || image->height == 0 || (image->channels != 1 && image->channels != 3)
+      || image->stride < (gsize)image->width * image->channels) {
+    g_set_error (
+        error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT,
         "invalid image (need grey or RGB, non-empty, stride >= row size)");
     return FALSE;
   }
@@ -89,13 +113,13 @@ set_error_from_exception (GError **error, const char *what_failed)
     throw;
   } catch (const std::bad_alloc &) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INTERNAL,
-        "%s: out of memory", what_failed);
+                 "%s: out of memory", what_failed);
   } catch (const std::exception &e) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INTERNAL, "%s: %s",
-        what_failed, e.what ());
+                 what_failed, e.what ());
   } catch (...) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INTERNAL,
-        "%s: unknown C++ exception", what_failed);
+                 "%s: unknown C++ exception", what_failed);
   }
 }
 
@@ -130,26 +154,25 @@ sx_face_detector_free (SxFaceDetector *detector)
 /* Detections in a scanned image as boxes of the caller's image: scanned
  * pixels times (sx, sy), offset by where the scan started. */
 static gint
-boxes_from_detections (const std::vector<dlib::rect_detection> &found,
-    gint x0, gint y0, double sx, double sy, SxFaceBox **boxes)
+boxes_from_detections (const std::vector<dlib::rect_detection> &found, gint x0,
+                       gint y0, double sx, double sy, SxFaceBox **boxes)
 {
   *boxes = g_new0 (SxFaceBox, MAX (found.size (), 1));
   for (size_t i = 0; i < found.size (); i++) {
     const dlib::rectangle &r = found[i].rect;
     SxFaceBox *b = &(*boxes)[i];
-    b->x = x0 + (gint) std::lround (r.left () * sx);
-    b->y = y0 + (gint) std::lround (r.top () * sy);
-    b->width = (guint) std::lround (r.width () * sx);
-    b->height = (guint) std::lround (r.height () * sy);
+    b->x = x0 + (gint)std::lround (r.left () * sx);
+    b->y = y0 + (gint)std::lround (r.top () * sy);
+    b->width = (guint)std::lround (r.width () * sx);
+    b->height = (guint)std::lround (r.height () * sy);
     b->score = found[i].detection_confidence;
   }
-  return (gint) found.size ();
+  return (gint)found.size ();
 }
 
 gint
-sx_face_detect (SxFaceDetector *detector, const SxImage *image,
-    guint upsample, gdouble adjust_threshold, SxFaceBox **boxes,
-    GError **error)
+sx_face_detect (SxFaceDetector *detector, const SxImage *image, guint upsample,
+                gdouble adjust_threshold, SxFaceBox **boxes, GError **error)
 {
   g_return_val_if_fail (detector != nullptr && boxes != nullptr, -1);
   *boxes = nullptr;
@@ -157,7 +180,7 @@ sx_face_detect (SxFaceDetector *detector, const SxImage *image,
     return -1;
   if (upsample > 3) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT,
-        "upsample %u too large (at most 3)", upsample);
+                 "upsample %u too large (at most 3)", upsample);
     return -1;
   }
 
@@ -178,7 +201,7 @@ sx_face_detect (SxFaceDetector *detector, const SxImage *image,
       detector->detector (grey, found, adjust_threshold);
     }
 
-    const double scale = 1.0 / (double) (1u << upsample);
+    const double scale = 1.0 / (double)(1u << upsample);
     return boxes_from_detections (found, 0, 0, scale, scale, boxes);
   } catch (...) {
     g_clear_pointer (boxes, g_free);
@@ -201,25 +224,25 @@ detector_with_levels (SxFaceDetector *d, guint max_levels)
   std::vector<dlib::frontal_face_detector::feature_vector_type> weights;
   for (unsigned long i = 0; i < d->detector.num_detectors (); i++)
     weights.push_back (d->detector.get_w (i));
-  return d->limited[max_levels] = dlib::frontal_face_detector (scanner,
-      d->detector.get_overlap_tester (), weights);
+  return d->limited[max_levels] = dlib::frontal_face_detector (
+             scanner, d->detector.get_overlap_tester (), weights);
 }
 
 gint
 sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
-    const SxDetectRegion *region, gdouble adjust_threshold,
-    SxFaceBox **boxes, GError **error)
+                       const SxDetectRegion *region, gdouble adjust_threshold,
+                       SxFaceBox **boxes, GError **error)
 {
   g_return_val_if_fail (detector != nullptr && boxes != nullptr, -1);
   *boxes = nullptr;
   if (!check_image (image, error))
     return -1;
-  if (region == nullptr || region->x < 0 || region->y < 0 ||
-      region->width == 0 || region->height == 0 ||
-      region->x + (gint64) region->width > image->width ||
-      region->y + (gint64) region->height > image->height ||
-      !(region->scale > 0.0) || region->scale > 8.0) {
-    g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT,
+  if (region == nullptr || region->x < 0 || region->y < 0 || region->width == 0
+      || region->height == 0 || region->x + (gint64)region->width > image->width
+      || region->y + (gint64)region->height > image->height
+      || !(region->scale > 0.0) || region->scale > 8.0) {
+    g_set_error (
+        error, SX_FACE_ERROR, SX_FACE_ERROR_INVALID_INPUT,
         "invalid detection region (must lie inside the image, scale in "
         "(0, 8])");
     return -1;
@@ -227,8 +250,8 @@ sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
 
   try {
     SxImage part = *image;
-    part.data += (gsize) region->y * image->stride +
-        (gsize) region->x * image->channels;
+    part.data += (gsize)region->y * image->stride
+                 + (gsize)region->x * image->channels;
     part.width = region->width;
     part.height = region->height;
     auto &hog = detector_with_levels (detector, region->max_levels);
@@ -252,14 +275,13 @@ sx_face_detect_region (SxFaceDetector *detector, const SxImage *image,
         long cols = std::max (1L, std::lround (part.width * region->scale));
         dlib::array2d<guint8> scaled (rows, cols);
         dlib::resize_image (grey, scaled);
-        sx = (double) part.width / cols;
-        sy = (double) part.height / rows;
+        sx = (double)part.width / cols;
+        sy = (double)part.height / rows;
         hog (scaled, found, adjust_threshold);
       }
     }
 
-    return boxes_from_detections (found, region->x, region->y, sx, sy,
-        boxes);
+    return boxes_from_detections (found, region->x, region->y, sx, sy, boxes);
   } catch (...) {
     g_clear_pointer (boxes, g_free);
     set_error_from_exception (error, "detecting faces");
@@ -293,13 +315,13 @@ check_readable (const gchar *path, const char *what, GError **error)
 {
   if (path == nullptr || *path == '\0') {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_MISSING,
-        "no %s model path given", what);
+                 "no %s model path given", what);
     return FALSE;
   }
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) ||
-      g_access (path, R_OK) != 0) {
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      || g_access (path, R_OK) != 0) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_MISSING,
-        "%s model '%s' does not exist or is not readable", what, path);
+                 "%s model '%s' does not exist or is not readable", what, path);
     return FALSE;
   }
   return TRUE;
@@ -334,14 +356,15 @@ cache_get (const gchar *path, const char *what, Loader load, GError **error)
     return model;
   } catch (const dlib::serialization_error &e) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_CORRUPT,
-        "%s model '%s' is not a valid dlib model file: %s", what, path,
-        e.what ());
+                 "%s model '%s' is not a valid dlib model file: %s", what, path,
+                 e.what ());
   } catch (const std::exception &e) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_CORRUPT,
-        "%s model '%s' could not be loaded: %s", what, path, e.what ());
+                 "%s model '%s' could not be loaded: %s", what, path,
+                 e.what ());
   } catch (...) {
     g_set_error (error, SX_FACE_ERROR, SX_FACE_ERROR_MODEL_CORRUPT,
-        "%s model '%s' could not be loaded", what, path);
+                 "%s model '%s' could not be loaded", what, path);
   }
   return nullptr;
 }
@@ -370,10 +393,11 @@ guint
 sx_face_models_loaded (void)
 {
   std::lock_guard<std::mutex> guard (cache_lock);
-  return (guint) cache.size ();
+  return (guint)cache.size ();
 }
 
-/* ---- Landmarks ------------------------------------------------------------ */
+/* ---- Landmarks ------------------------------------------------------------
+ */
 
 struct _SxLandmarkModel : CachedModel {
   dlib::shape_predictor predictor; /* const use is thread-safe */
@@ -388,9 +412,9 @@ sx_landmark_model_get (const gchar *path, GError **error)
         dlib::deserialize (p) >> m.predictor;
         if (m.predictor.num_parts () != 68 && m.predictor.num_parts () != 5)
           throw dlib::error ("expected a 68-point or 5-point face shape "
-                             "predictor, this one has " +
-                             std::to_string (m.predictor.num_parts ()) +
-                             " parts");
+                             "predictor, this one has "
+                             + std::to_string (m.predictor.num_parts ())
+                             + " parts");
       },
       error);
 }
@@ -412,29 +436,29 @@ sx_landmark_model_unref (SxLandmarkModel *model)
 guint
 sx_landmark_model_num_parts (SxLandmarkModel *model)
 {
-  return (guint) model->predictor.num_parts ();
+  return (guint)model->predictor.num_parts ();
 }
 
 template <typename P>
 static void
 extract_chip (const dlib::shape_predictor &predictor, const SxImage *image,
-    const SxFaceBox *box, guint8 *chip_out)
+              const SxFaceBox *box, guint8 *chip_out)
 {
   sx::View<P> view = view_of<P> (image);
-  dlib::rectangle rect (box->x, box->y, box->x + (long) box->width - 1,
-      box->y + (long) box->height - 1);
+  dlib::rectangle rect (box->x, box->y, box->x + (long)box->width - 1,
+                        box->y + (long)box->height - 1);
   dlib::full_object_detection shape = predictor (view, rect);
   dlib::matrix<dlib::rgb_pixel> chip;
   dlib::extract_image_chip (view,
-      dlib::get_face_chip_details (
-          shape, SX_FACE_CHIP_SIZE, SX_FACE_CHIP_PADDING),
-      chip);
+                            dlib::get_face_chip_details (
+                                shape, SX_FACE_CHIP_SIZE, SX_FACE_CHIP_PADDING),
+                            chip);
   memcpy (chip_out, &chip (0, 0), SX_FACE_CHIP_BYTES);
 }
 
 gboolean
 sx_face_extract_chip (SxLandmarkModel *model, const SxImage *image,
-    const SxFaceBox *box, guint8 *chip, GError **error)
+                      const SxFaceBox *box, guint8 *chip, GError **error)
 {
   g_return_val_if_fail (model != nullptr && box != nullptr && chip, FALSE);
   if (!check_image (image, error))
@@ -451,7 +475,8 @@ sx_face_extract_chip (SxLandmarkModel *model, const SxImage *image,
   }
 }
 
-/* ---- Descriptors ---------------------------------------------------------- */
+/* ---- Descriptors ----------------------------------------------------------
+ */
 
 /* dlib networks are not reentrant (forward() keeps its outputs), so the
  * model lends one copy per describing thread. Copies share nothing but are
@@ -459,7 +484,7 @@ sx_face_extract_chip (SxLandmarkModel *model, const SxImage *image,
 struct _SxDescriptorModel : CachedModel {
   std::mutex lock;
   std::condition_variable returned;
-  std::vector<std::unique_ptr<sxnet::anet_type>> idle;
+  std::vector<std::unique_ptr<sxnet::anet_type> > idle;
   guint created = 0;
   guint max_copies = 1;
 };
@@ -522,8 +547,8 @@ return_net (SxDescriptorModel *model, std::unique_ptr<sxnet::anet_type> net)
 }
 
 gboolean
-sx_face_describe (SxDescriptorModel *model, const guint8 *chips,
-    guint n_chips, gfloat *descriptors, GError **error)
+sx_face_describe (SxDescriptorModel *model, const guint8 *chips, guint n_chips,
+                  gfloat *descriptors, GError **error)
 {
   g_return_val_if_fail (model != nullptr, FALSE);
   if (n_chips == 0)
@@ -532,18 +557,18 @@ sx_face_describe (SxDescriptorModel *model, const guint8 *chips,
 
   std::unique_ptr<sxnet::anet_type> net;
   try {
-    std::vector<dlib::matrix<dlib::rgb_pixel>> batch (n_chips);
+    std::vector<dlib::matrix<dlib::rgb_pixel> > batch (n_chips);
     for (guint i = 0; i < n_chips; i++) {
       batch[i].set_size (SX_FACE_CHIP_SIZE, SX_FACE_CHIP_SIZE);
-      memcpy (&batch[i](0, 0), chips + (gsize) i * SX_FACE_CHIP_BYTES,
-          SX_FACE_CHIP_BYTES);
+      memcpy (&batch[i](0, 0), chips + (gsize)i * SX_FACE_CHIP_BYTES,
+              SX_FACE_CHIP_BYTES);
     }
     net = borrow_net (model);
-    std::vector<dlib::matrix<float, 0, 1>> out = (*net) (batch, n_chips);
+    std::vector<dlib::matrix<float, 0, 1> > out = (*net) (batch, n_chips);
     return_net (model, std::move (net));
     for (guint i = 0; i < n_chips; i++)
-      memcpy (descriptors + (gsize) i * SX_FACE_DESCRIPTOR_LEN, &out[i](0),
-          sizeof (gfloat) * SX_FACE_DESCRIPTOR_LEN);
+      memcpy (descriptors + (gsize)i * SX_FACE_DESCRIPTOR_LEN, &out[i](0),
+              sizeof (gfloat) * SX_FACE_DESCRIPTOR_LEN);
     return TRUE;
   } catch (...) {
     if (net)
@@ -558,13 +583,14 @@ sx_face_distance (const gfloat *a, const gfloat *b)
 {
   double sum = 0;
   for (int i = 0; i < SX_FACE_DESCRIPTOR_LEN; i++) {
-    double d = (double) a[i] - (double) b[i];
+    double d = (double)a[i] - (double)b[i];
     sum += d * d;
   }
   return std::sqrt (sum);
 }
 
-/* ---- face-api.js -> dlib conversion --------------------------------------- */
+/* ---- face-api.js -> dlib conversion ---------------------------------------
+ */
 
 /* The network's parameter layers in input-to-output order, named as
  * face-api.js's faceRecognitionNet names its tensors. */
@@ -572,10 +598,10 @@ static std::vector<std::string>
 faceapi_layer_prefixes ()
 {
   std::vector<std::string> prefixes = { "conv32_down/" };
-  for (const char *block : { "conv32_1", "conv32_2", "conv32_3", "conv64_down",
-           "conv64_1", "conv64_2", "conv64_3", "conv128_down", "conv128_1",
-           "conv128_2", "conv256_down", "conv256_1", "conv256_2",
-           "conv256_down_out" }) {
+  for (const char *block :
+       { "conv32_1", "conv32_2", "conv32_3", "conv64_down", "conv64_1",
+         "conv64_2", "conv64_3", "conv128_down", "conv128_1", "conv128_2",
+         "conv256_down", "conv256_1", "conv256_2", "conv256_down_out" }) {
     prefixes.push_back (std::string (block) + "/conv1/");
     prefixes.push_back (std::string (block) + "/conv2/");
   }
@@ -585,12 +611,13 @@ faceapi_layer_prefixes ()
 template <typename T> struct is_con : std::false_type {
 };
 template <long nf, long nr, long nc, int sy, int sx, int py, int px>
-struct is_con<dlib::con_<nf, nr, nc, sy, sx, py, px>> : std::true_type {
+struct is_con<dlib::con_<nf, nr, nc, sy, sx, py, px> > : std::true_type {
 };
 
 gboolean
 sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
-    gsize n_tensors, const gchar *out_path, GError **error)
+                                        gsize n_tensors, const gchar *out_path,
+                                        GError **error)
 {
   try {
     std::map<std::string, const SxNamedTensor *> by_name;
@@ -601,9 +628,9 @@ sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
       if (it == by_name.end ())
         throw dlib::error ("tensor '" + name + "' missing from the model");
       if (it->second->n_values != n)
-        throw dlib::error ("tensor '" + name + "' has " +
-                           std::to_string (it->second->n_values) +
-                           " values, dlib's layer needs " + std::to_string (n));
+        throw dlib::error (
+            "tensor '" + name + "' has " + std::to_string (it->second->n_values)
+            + " values, dlib's layer needs " + std::to_string (n));
       return it->second->values;
     };
 
@@ -613,7 +640,7 @@ sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
      * before the parameters are allocated. */
     dlib::visit_computational_layers (*net, [] (auto &layer) {
       if constexpr (std::is_same_v<std::decay_t<decltype (layer)>,
-                        dlib::affine_>)
+                                   dlib::affine_>)
         layer = dlib::affine_ (dlib::CONV_MODE);
     });
     /* A forward pass makes every layer allocate its parameters. */
@@ -645,34 +672,35 @@ sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
                             } });
       } else if constexpr (is_con<L>::value) {
         L *c = &layer;
-        fillers.push_back ({ 'c', [c, &find, &used] (const std::string &p) {
-                              dlib::tensor &params = c->get_layer_params ();
-                              const long out = c->num_filters ();
-                              const long h = c->nr (), w = c->nc ();
-                              const long in =
-                                  ((long) params.size () - out) / (out * h * w);
-                              const gfloat *f = find (
-                                  p + "conv/filters", (size_t) (h * w * in * out));
-                              const gfloat *b = find (p + "conv/bias", out);
-                              float *dst = params.host ();
-                              /* tfjs [h][w][in][out] -> dlib [out][in][h][w] */
-                              for (long o = 0; o < out; o++)
-                                for (long i = 0; i < in; i++)
-                                  for (long y = 0; y < h; y++)
-                                    for (long x = 0; x < w; x++)
-                                      dst[((o * in + i) * h + y) * w + x] =
-                                          f[((y * w + x) * in + i) * out + o];
-                              std::copy (b, b + out, dst + out * in * h * w);
-                              used += (gsize) params.size ();
-                            } });
-      } else if constexpr (std::is_same_v<L, dlib::fc_<128, dlib::FC_NO_BIAS>>) {
+        fillers.push_back (
+            { 'c', [c, &find, &used] (const std::string &p) {
+               dlib::tensor &params = c->get_layer_params ();
+               const long out = c->num_filters ();
+               const long h = c->nr (), w = c->nc ();
+               const long in = ((long)params.size () - out) / (out * h * w);
+               const gfloat *f
+                   = find (p + "conv/filters", (size_t)(h * w * in * out));
+               const gfloat *b = find (p + "conv/bias", out);
+               float *dst = params.host ();
+               /* tfjs [h][w][in][out] -> dlib [out][in][h][w] */
+               for (long o = 0; o < out; o++)
+                 for (long i = 0; i < in; i++)
+                   for (long y = 0; y < h; y++)
+                     for (long x = 0; x < w; x++)
+                       dst[((o * in + i) * h + y) * w + x]
+                           = f[((y * w + x) * in + i) * out + o];
+               std::copy (b, b + out, dst + out * in * h * w);
+               used += (gsize)params.size ();
+             } });
+      } else if constexpr (std::is_same_v<L,
+                                          dlib::fc_<128, dlib::FC_NO_BIAS> >) {
         L *fc = &layer;
         fillers.push_back ({ 'f', [fc, &find, &used] (const std::string &) {
                               /* tfjs [256,128] is dlib's [inputs,outputs] */
                               dlib::tensor &params = fc->get_layer_params ();
                               const gfloat *v = find ("fc", params.size ());
                               std::copy (v, v + params.size (), params.host ());
-                              used += (gsize) params.size ();
+                              used += (gsize)params.size ();
                             } });
       }
     });
@@ -683,7 +711,8 @@ sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
       throw dlib::error ("internal: network layout does not match face-api.js");
     for (size_t i = 0; i < prefixes.size (); i++) {
       if (fillers[2 * i].kind != 'c' || fillers[2 * i + 1].kind != 'a')
-        throw dlib::error ("internal: unexpected layer order at " + prefixes[i]);
+        throw dlib::error ("internal: unexpected layer order at "
+                           + prefixes[i]);
       fillers[2 * i].fill (prefixes[i]);
       fillers[2 * i + 1].fill (prefixes[i]);
     }
@@ -693,8 +722,8 @@ sx_descriptor_model_write_from_faceapi (const SxNamedTensor *tensors,
     for (gsize i = 0; i < n_tensors; i++)
       total += tensors[i].n_values;
     if (used != total)
-      throw dlib::error ("only " + std::to_string (used) + " of " +
-                         std::to_string (total) + " values were placed");
+      throw dlib::error ("only " + std::to_string (used) + " of "
+                         + std::to_string (total) + " values were placed");
 
     net->clean ();
     dlib::serialize (out_path) << *net;

@@ -18,34 +18,36 @@ sx_gallery_location_is_db (const gchar *location)
 {
   if (!location)
     return FALSE;
-  if (g_str_has_prefix (location, "postgres://") ||
-      g_str_has_prefix (location, "postgresql://"))
+  if (g_str_has_prefix (location, "postgres://")
+      || g_str_has_prefix (location, "postgresql://"))
     return TRUE;
   /* key=value conninfo ("dbname=school host=..."), never a real path */
-  return strchr (location, '=') != NULL &&
-      !g_file_test (location, G_FILE_TEST_EXISTS);
+  return strchr (location, '=') != NULL
+         && !g_file_test (location, G_FILE_TEST_EXISTS);
 }
 
 SxGallery *
 sx_gallery_load_db (SxDb *db, GError **error)
 {
-  PGresult *res = sx_db_exec (db,
+  PGresult *res = sx_db_exec (
+      db,
       "SELECT s.external_id, s.name, d.descriptor::text, d.source_photo "
       "FROM students s JOIN face_descriptors d ON d.student = s.id "
-      "WHERE s.active ORDER BY s.id, d.id", 0, NULL, error);
+      "WHERE s.active ORDER BY s.id, d.id",
+      0, NULL, error);
   if (!res)
     return NULL;
   SxGallery *gallery = sx_gallery_new ();
   for (gint row = 0; row < PQntuples (res); row++) {
     gfloat descriptor[SX_FACE_DESCRIPTOR_LEN];
     if (!sx_db_parse_descriptor (PQgetvalue (res, row, 2), descriptor,
-            SX_FACE_DESCRIPTOR_LEN, error)) {
+                                 SX_FACE_DESCRIPTOR_LEN, error)) {
       PQclear (res);
       sx_gallery_unref (gallery);
       return NULL;
     }
-    sx_gallery_add (gallery, PQgetvalue (res, row, 0),
-        PQgetvalue (res, row, 1), descriptor, PQgetvalue (res, row, 3));
+    sx_gallery_add (gallery, PQgetvalue (res, row, 0), PQgetvalue (res, row, 1),
+                    descriptor, PQgetvalue (res, row, 3));
   }
   PQclear (res);
   return gallery;
@@ -60,15 +62,17 @@ sx_gallery_store_db (SxGallery *gallery, SxDb *db, GError **error)
     const gchar *id, *name, *source;
     const gfloat *descriptor;
     sx_gallery_get_entry (gallery, i, &id, &name, &descriptor, &source);
-    g_autofree gchar *text = sx_db_format_descriptor (descriptor,
-        SX_FACE_DESCRIPTOR_LEN);
+    g_autofree gchar *text
+        = sx_db_format_descriptor (descriptor, SX_FACE_DESCRIPTOR_LEN);
     const gchar *params[] = { id, name, text, source };
-    PGresult *res = sx_db_exec (db,
+    PGresult *res = sx_db_exec (
+        db,
         "WITH s AS (INSERT INTO students (external_id, name) "
         "  VALUES ($1, $2) ON CONFLICT (external_id) "
         "  DO UPDATE SET name = EXCLUDED.name, active = true RETURNING id) "
         "INSERT INTO face_descriptors (student, descriptor, source_photo) "
-        "SELECT s.id, $3::real[], $4 FROM s", 4, params, error);
+        "SELECT s.id, $3::real[], $4 FROM s",
+        4, params, error);
     if (!res) {
       sx_db_command (db, "ROLLBACK", NULL);
       return FALSE;
@@ -134,8 +138,9 @@ watch_main (gpointer data)
       w->db = open_listening (w->conninfo, w->schema, &error);
       if (!w->db) {
         report (w, error);
-        for (guint slept = 0; slept < backoff &&
-            !g_atomic_int_get (&w->stopping); slept += POLL_MS)
+        for (guint slept = 0;
+             slept < backoff && !g_atomic_int_get (&w->stopping);
+             slept += POLL_MS)
           g_usleep (POLL_MS * 1000);
         backoff = MIN (backoff * 2, RECONNECT_MAX_MS);
         continue;
@@ -174,8 +179,9 @@ watch_main (gpointer data)
 
 SxGalleryWatch *
 sx_gallery_watch_new (const gchar *conninfo, const gchar *schema,
-    SxGallery **initial, SxGalleryReloaded reloaded,
-    SxGalleryTrouble trouble, gpointer user_data, GError **error)
+                      SxGallery **initial, SxGalleryReloaded reloaded,
+                      SxGalleryTrouble trouble, gpointer user_data,
+                      GError **error)
 {
   SxDb *db = open_listening (conninfo, schema, error);
   if (!db)

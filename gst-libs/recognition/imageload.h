@@ -18,12 +18,12 @@ typedef struct {
 /* Decodes any image GStreamer can decode (JPEG, PNG, ...) at `path`.
  * gst_init() must have been called. */
 gboolean sx_rgb_image_load (const gchar *path, SxRgbImage *image,
-    GError **error);
+                            GError **error);
 
 /* A copy with `border` pixels added on every side, edge pixels repeated:
  * tight face crops (ID photos) need context before HOG finds the face. */
 void sx_rgb_image_pad (const SxRgbImage *image, guint border,
-    SxRgbImage *padded);
+                       SxRgbImage *padded);
 
 void sx_rgb_image_clear (SxRgbImage *image);
 
