@@ -2,9 +2,12 @@
  * built from a pipe file (docs/pipelines.md, docs/signaling.md).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "config.h"
+
 #include "camera.h"
 #include "credentials.h"
 #include "pipefile.h"
+#include "sdnotify.h"
 #include "signaling.h"
 
 #include <glib-unix.h>
@@ -26,7 +29,8 @@ GST_DEBUG_CATEGORY_STATIC (sx_launcher_debug);
  * GST_DEBUG replaces it whole. */
 #define DEFAULT_LOG                                                            \
   "*:ERROR,sxlauncher:INFO,sxsignaling:INFO,sxcamera:INFO,sxlistener:WARNING," \
-  "facerecog:WARNING,attendancesink:WARNING,socketiosink:WARNING"
+  "facerecog:WARNING,attendancesink:WARNING,socketiosink:WARNING,"             \
+  "sxgallerydb:WARNING"
 
 typedef struct {
   GMainLoop *loop;
@@ -42,6 +46,61 @@ on_shutdown_done (gpointer user_data)
   g_main_loop_quit (app->loop);
 }
 
+/* A folder of this launcher's installation: @from_bindir away from the
+ * executable when it is there (an installation moved, or staged with
+ * DESTDIR), else where it was configured to be. */
+static gchar *
+installed_dir (const gchar *from_bindir, const gchar *configured)
+{
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  if (exe) {
+    g_autofree gchar *bindir = g_path_get_dirname (exe);
+    gchar *dir = g_canonicalize_filename (from_bindir, bindir);
+    if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+      return dir;
+    g_free (dir);
+  }
+  return g_strdup (configured);
+}
+
+/* A pipe file named without a folder that is not in the current one is
+ * looked up among the installed ones (classroom.pipe, or just classroom:
+ * what surveillx-launcher@classroom.service passes). */
+static gchar *
+find_pipe_file (const gchar *name)
+{
+  if (strchr (name, '/') || g_file_test (name, G_FILE_TEST_EXISTS))
+    return g_strdup (name);
+  g_autofree gchar *with_suffix = g_str_has_suffix (name, ".pipe")
+                                      ? g_strdup (name)
+                                      : g_strconcat (name, ".pipe", NULL);
+  g_autofree gchar *dir = installed_dir (SX_BINDIR_TO_PIPE_DIR, SX_PIPE_DIR);
+  gchar *installed = g_build_filename (dir, with_suffix, NULL);
+  if (g_file_test (installed, G_FILE_TEST_EXISTS))
+    return installed;
+  g_free (installed);
+  return g_strdup (name);
+}
+
+/* The elements are found wherever this launcher was installed, whatever
+ * the prefix: GStreamer scans only its own plugin folder by default. */
+static void
+ensure_plugin (void)
+{
+  GstPlugin *plugin
+      = gst_registry_find_plugin (gst_registry_get (), "surveillx");
+  if (plugin) {
+    gst_object_unref (plugin);
+    return;
+  }
+  g_autofree gchar *dir
+      = installed_dir (SX_BINDIR_TO_PLUGIN_DIR, SX_PLUGIN_DIR);
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    GST_INFO ("loading the elements from %s", dir);
+    gst_registry_scan_path (gst_registry_get (), dir);
+  }
+}
+
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -53,6 +112,7 @@ on_signal (gpointer user_data)
   }
   app->stopping = TRUE;
   GST_INFO ("signal received: flushing every pipeline (EOS)");
+  sx_sd_notify ("STOPPING=1");
   sx_signaling_shutdown (app->sig, on_shutdown_done, app);
   return G_SOURCE_CONTINUE;
 }
@@ -240,6 +300,7 @@ main (int argc, char **argv)
   /* a journal or a log file gets plain text, not terminal colours */
   if (!g_getenv ("GST_DEBUG_COLOR_MODE") && !isatty (STDERR_FILENO))
     gst_debug_set_color_mode (GST_DEBUG_COLOR_MODE_OFF);
+  ensure_plugin ();
   if (argc != 2 && !(camera_token_for && argc == 1)) {
     g_printerr ("surveillx-launcher: expected one PIPE-FILE (see --help)\n");
     return 2;
@@ -301,7 +362,7 @@ main (int argc, char **argv)
     turns = split_turn_list (g_getenv ("SURVEILLX_TURN"), " \t\n", FALSE);
   }
 
-  const gchar *pipe_path = argv[1];
+  g_autofree gchar *pipe_path = find_pipe_file (argv[1]);
   g_autofree gchar *pipe_text = NULL;
   if (!g_file_get_contents (pipe_path, &pipe_text, NULL, &error)) {
     g_printerr ("surveillx-launcher: %s\n", error->message);
@@ -401,6 +462,10 @@ main (int argc, char **argv)
            : token                ? ", bearer token required"
            : camera_secret        ? ", camera token required"
                                   : "");
+  g_autofree gchar *ready
+      = g_strdup_printf ("READY=1\nSTATUS=listening on %s", uri);
+  if (!sx_sd_notify (ready))
+    GST_WARNING ("could not tell the service manager we are ready");
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &app);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &app);
 

@@ -251,7 +251,9 @@ if [ -z "$("$enroll" --db "$SURVEILLX_DB" list)" ] && [ -d "$faces/identities" ]
   echo "run: enrolling the demo gallery (one photo of each of 8 people)"
   for photo in "$faces"/identities/*1.png; do
     name=$(basename "$photo" 1.png)
-    "$enroll" --db "$SURVEILLX_DB" add --id "$name" --name "${name^}" "$photo" >/dev/null
+    "$enroll" --db "$SURVEILLX_DB" add --id "$name" --name "${name^}" \
+      --consent "demo gallery: test photos, internal testing only" \
+      "$photo" >/dev/null
   done
 fi
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything surveillx-gst needs on Debian 12 (run as root), then
-# fetches and converts the face recognition model (scripts/fetch-models.sh,
-# after the build). Safe to run again: apt and the model step skip what is done.
+# Installs everything surveillx-gst needs on Debian 12 (run as root). The
+# face recognition model is fetched and converted after the build
+# (scripts/fetch-models.sh, which scripts/build.sh runs). Safe to run again.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive

@@ -1,5 +1,7 @@
 /* surveillx-enroll — enrol students' faces into PostgreSQL or a descriptor
- * file, list and remove them, move galleries between the two.
+ * file, list and remove them, move galleries between the two; and the rest
+ * of a student's data lifecycle in the database (studentdata.c): consent,
+ * withdrawal, erasure, subject access, retention, lesson registers.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Uses the same analyzer (HOG, landmarks, ResNet) and model cache as the
@@ -10,8 +12,13 @@
 #include "gallery.h"
 #include "gallerydb.h"
 #include "models.h"
+#include "studentdata.h"
 #include "sxdb.h"
+#include "sxjson.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +30,12 @@ static gchar *opt_landmarks;
 static gchar *opt_recognition;
 static gchar *opt_id;
 static gchar *opt_name;
+static gchar *opt_consent;
+static gchar *opt_actor;
+static gboolean opt_purge;
+static gint opt_days = -1;
+static gchar *opt_lesson;
+static gchar *opt_date;
 
 static GOptionEntry entries[]
     = { { "db", 'd', 0, G_OPTION_ARG_STRING, &opt_db,
@@ -41,21 +54,73 @@ static GOptionEntry entries[]
           "Student id (number) for add and remove", "ID" },
         { "name", 'n', 0, G_OPTION_ARG_STRING, &opt_name,
           "Student name for add", "NAME" },
+        { "consent", 'c', 0, G_OPTION_ARG_STRING, &opt_consent,
+          "Where the consent is recorded, for add, import and consent (e.g. "
+          "\"form 2026-09 signed by parent\")",
+          "SOURCE" },
+        { "purge", 0, 0, G_OPTION_ARG_NONE, &opt_purge,
+          "remove: erase the student, their attendance and what cameras "
+          "still spool, not only their faces",
+          NULL },
+        { "days", 0, 0, G_OPTION_ARG_INT, &opt_days,
+          "retention: keep attendance this many days", "N" },
+        { "lesson", 'l', 0, G_OPTION_ARG_STRING, &opt_lesson,
+          "register: the lesson id of the timetable", "LESSON" },
+        { "date", 0, 0, G_OPTION_ARG_STRING, &opt_date,
+          "register: the day (YYYY-MM-DD, default today)", "DATE" },
+        { "actor", 'a', 0, G_OPTION_ARG_STRING, &opt_actor,
+          "Who is acting, for the audit log (default $SUDO_USER or the "
+          "login name)",
+          "NAME" },
         { NULL } };
 
 static const gchar summary[]
     = "Commands:\n"
-      "  add --id ID --name NAME PHOTO...  enrol a student from photos, each\n"
-      "                                    showing exactly one face\n"
-      "  list                              students and their descriptor "
-      "counts\n"
-      "  remove --id ID                    remove a student and their faces\n"
-      "  export FILE                       database -> descriptor file\n"
-      "  import FILE                       descriptor file -> database\n"
+      "  add --id ID --name NAME --consent SOURCE PHOTO...\n"
+      "                       enrol a student from photos, each showing\n"
+      "                       exactly one face (--consent: database only)\n"
+      "  list                 students, descriptor counts, consent\n"
+      "  remove --id ID       end an enrolment: faces deleted, attendance "
+      "kept\n"
+      "  remove --id ID --purge\n"
+      "                       erase the student: faces, attendance, lesson\n"
+      "                       places, and sightings cameras still spool\n"
+      "  consent --id ID --consent SOURCE   record consent\n"
+      "  withdraw --id ID     consent withdrawn: faces deleted at once, no\n"
+      "                       camera names the student any more\n"
+      "  export --id ID [FILE]  everything held about a student (JSON)\n"
+      "  retention --days N   delete attendance older than N days\n"
+      "  register --lesson LESSON [--date YYYY-MM-DD]\n"
+      "                       present, late and absent for one lesson\n"
+      "  audit [--id ID]      the audit log\n"
+      "  export FILE          database -> descriptor file\n"
+      "  import --consent SOURCE FILE   descriptor file -> database\n"
       "\n"
       "Targets: --db CONNINFO (migrations applied on first use) or --file "
       "FILE\n"
-      "(a facerecog descriptor file, for galleries without a database).";
+      "(a facerecog descriptor file, for galleries without a database: add,\n"
+      "list and remove only; it keeps no consent or audit records).\n"
+      "Every change to the database is written to its audit log.";
+
+/* Who acts, for the audit log: an operator using sudo is named, not
+ * root. */
+static const gchar *
+actor (void)
+{
+  if (opt_actor && *opt_actor)
+    return opt_actor;
+  const gchar *sudo_user = g_getenv ("SUDO_USER");
+  return sudo_user && *sudo_user ? sudo_user : g_get_user_name ();
+}
+
+static gboolean
+needs_id (const gchar *command)
+{
+  if (opt_id && *opt_id)
+    return TRUE;
+  g_printerr ("%s: needs --id ID\n", command);
+  return FALSE;
+}
 
 static SxDb *
 open_db (GError **error)
@@ -80,6 +145,11 @@ cmd_add (gchar **photos, gint n_photos)
 {
   if (!opt_id || !*opt_id || n_photos == 0) {
     g_printerr ("add: needs --id ID and at least one photo\n");
+    return 2;
+  }
+  if (!opt_file && (!opt_consent || !*opt_consent)) {
+    g_printerr ("add: needs --consent SOURCE: where the consent to process "
+                "this student's face is recorded (docs/privacy.md)\n");
     return 2;
   }
   g_autoptr (GError) error = NULL;
@@ -128,7 +198,18 @@ cmd_add (gchar **photos, gint n_photos)
       }
     } else {
       g_autoptr (SxDb) db = open_db (&error);
-      if (!db || !sx_gallery_store_db (fresh, db, &error)) {
+      GString *detail = g_string_new (NULL);
+      g_string_append_printf (detail,
+                              "{\"photos\": %u, \"consent_source\": ", added);
+      sx_json_append_string (detail, opt_consent);
+      g_string_append_c (detail, '}');
+      gboolean ok
+          = db && sx_db_command (db, "BEGIN", &error)
+            && sx_gallery_store_db (fresh, db, opt_consent, &error)
+            && sx_audit (db, actor (), "enrol", opt_id, detail->str, &error)
+            && sx_db_command (db, "COMMIT", &error);
+      g_string_free (detail, TRUE);
+      if (!ok) {
         g_printerr ("%s\n", error->message);
         return 1;
       }
@@ -171,7 +252,12 @@ cmd_list (void)
   PGresult *res
       = db ? sx_db_exec (
             db,
-            "SELECT s.external_id, s.name, s.active, count(d.id) "
+            "SELECT s.external_id, s.name, s.active, count(d.id),"
+            " CASE WHEN s.consent_withdrawn IS NOT NULL"
+            "  THEN 'consent withdrawn ' || s.consent_withdrawn::date"
+            "  WHEN s.consent_given IS NULL THEN 'no consent'"
+            "  ELSE 'consent ' || s.consent_given::date || ': '"
+            "   || s.consent_source END "
             "FROM students s LEFT JOIN face_descriptors d ON d.student = s.id "
             "GROUP BY s.id ORDER BY s.external_id",
             0, NULL, &error)
@@ -181,9 +267,10 @@ cmd_list (void)
     return 1;
   }
   for (gint r = 0; r < PQntuples (res); r++)
-    g_print ("%s\t%s\t%s\t%s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
+    g_print ("%s\t%s\t%s\t%s\t%s\n", PQgetvalue (res, r, 0),
+             PQgetvalue (res, r, 1),
              g_str_equal (PQgetvalue (res, r, 2), "t") ? "active" : "inactive",
-             PQgetvalue (res, r, 3));
+             PQgetvalue (res, r, 3), PQgetvalue (res, r, 4));
   PQclear (res);
   return 0;
 }
@@ -191,45 +278,187 @@ cmd_list (void)
 static int
 cmd_remove (void)
 {
-  if (!opt_id || !*opt_id) {
-    g_printerr ("remove: needs --id ID\n");
+  if (!needs_id ("remove"))
     return 2;
-  }
   g_autoptr (GError) error = NULL;
-  guint removed = 0;
   if (opt_file) {
+    if (opt_purge) {
+      g_printerr ("remove --purge: a descriptor file holds faces only; "
+                  "remove deletes them\n");
+      return 2;
+    }
     g_autoptr (SxGallery) g = open_file_gallery (&error);
     g_autoptr (SxGallery) kept = g ? sx_gallery_copy_without (g, opt_id) : NULL;
     if (!kept || !sx_gallery_save_file (kept, opt_file, &error)) {
       g_printerr ("%s\n", error->message);
       return 1;
     }
-    removed = sx_gallery_n_people (g) - sx_gallery_n_people (kept);
-  } else {
-    g_autoptr (SxDb) db = open_db (&error);
-    const gchar *params[] = { opt_id };
-    PGresult *res
-        = db ? sx_db_exec (db, "DELETE FROM students WHERE external_id = $1", 1,
-                           params, &error)
-             : NULL;
-    if (!res) {
-      g_printerr ("%s\n", error->message);
+    if (sx_gallery_n_people (g) == sx_gallery_n_people (kept)) {
+      g_printerr ("remove: no student '%s'\n", opt_id);
       return 1;
     }
-    removed = (guint)g_ascii_strtoull (PQcmdTuples (res), NULL, 10);
-    PQclear (res);
+    g_print ("%s: removed\n", opt_id);
+    return 0;
   }
-  if (removed == 0) {
-    g_printerr ("remove: no student '%s'\n", opt_id);
+  g_autoptr (SxDb) db = open_db (&error);
+  guint descriptors = 0, attendance = 0;
+  if (!db
+      || !sx_student_remove (db, actor (), opt_id, opt_purge, &descriptors,
+                             &attendance, &error)) {
+    g_printerr ("%s\n", error->message);
     return 1;
   }
-  g_print ("%s: removed\n", opt_id);
+  if (opt_purge)
+    g_print ("%s: erased (%u face descriptors, %u attendance rows; spooled "
+             "sightings will be dropped)\n",
+             opt_id, descriptors, attendance);
+  else
+    g_print ("%s: removed (%u face descriptors; attendance kept)\n", opt_id,
+             descriptors);
   return 0;
+}
+
+static int
+cmd_consent (void)
+{
+  if (!needs_id ("consent"))
+    return 2;
+  if (!opt_consent || !*opt_consent) {
+    g_printerr ("consent: needs --consent SOURCE\n");
+    return 2;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxDb) db = open_db (&error);
+  if (!db || !sx_student_consent (db, actor (), opt_id, opt_consent, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  g_print ("%s: consent recorded\n", opt_id);
+  return 0;
+}
+
+static int
+cmd_withdraw (void)
+{
+  if (!needs_id ("withdraw"))
+    return 2;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxDb) db = open_db (&error);
+  guint descriptors = 0;
+  if (!db
+      || !sx_student_withdraw (db, actor (), opt_id, &descriptors, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  g_print ("%s: consent withdrawn, %u face descriptors deleted\n", opt_id,
+           descriptors);
+  return 0;
+}
+
+/* Subject access: to FILE (created 0600: it is personal data) or stdout */
+static int
+cmd_export_student (const gchar *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxDb) db = open_db (&error);
+  g_autofree gchar *json
+      = db ? sx_student_export (db, actor (), opt_id, &error) : NULL;
+  if (!json) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  if (!path) {
+    g_print ("%s\n", json);
+    return 0;
+  }
+  gint fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  FILE *out = fd >= 0 ? fdopen (fd, "w") : NULL;
+  if (out == NULL || fputs (json, out) < 0 || fputc ('\n', out) < 0
+      || fclose (out) != 0) {
+    g_printerr ("%s: %s\n", path, g_strerror (errno));
+    return 1;
+  }
+  g_print ("%s: exported to %s\n", opt_id, path);
+  return 0;
+}
+
+static int
+cmd_retention (void)
+{
+  if (opt_days < 1) {
+    g_printerr ("retention: needs --days N (1 or more)\n");
+    return 2;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxDb) db = open_db (&error);
+  guint64 attendance = 0, events = 0;
+  if (!db
+      || !sx_retention_apply (db, actor (), (guint)opt_days, &attendance,
+                              &events, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  g_print ("retention %d days: %" G_GUINT64_FORMAT
+           " attendance rows, %" G_GUINT64_FORMAT " event ids deleted\n",
+           opt_days, attendance, events);
+  return 0;
+}
+
+/* Prints the rows of @sql, tab-separated. */
+static int
+print_query (const gchar *sql, gint n_params, const gchar *const *params)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxDb) db = open_db (&error);
+  PGresult *res = db ? sx_db_exec (db, sql, n_params, params, &error) : NULL;
+  if (!res) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  for (gint r = 0; r < PQntuples (res); r++)
+    for (gint c = 0; c < PQnfields (res); c++)
+      g_print ("%s%c", PQgetvalue (res, r, c),
+               c + 1 < PQnfields (res) ? '\t' : '\n');
+  PQclear (res);
+  return 0;
+}
+
+static int
+cmd_register (void)
+{
+  if (!opt_lesson || !*opt_lesson) {
+    g_printerr ("register: needs --lesson LESSON\n");
+    return 2;
+  }
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree gchar *today = g_date_time_format (now, "%Y-%m-%d");
+  const gchar *params[] = { opt_lesson, opt_date ? opt_date : today };
+  return print_query (
+      "SELECT external_id, name, status, COALESCE(first_seen::text, ''),"
+      " COALESCE(last_seen::text, ''), COALESCE(camera_id, '')"
+      " FROM lesson_register($1, $2::date)",
+      2, params);
+}
+
+static int
+cmd_audit (void)
+{
+  const gchar *params[] = { opt_id };
+  return print_query ("SELECT at, actor, db_user, action,"
+                      " COALESCE(external_id, ''), detail FROM audit_log"
+                      " WHERE $1::text IS NULL OR external_id = $1"
+                      " ORDER BY id",
+                      1, params);
 }
 
 static int
 cmd_export_import (gboolean export, const gchar *path)
 {
+  if (!export && (!opt_consent || !*opt_consent)) {
+    g_printerr ("import: needs --consent SOURCE: where the consent of the "
+                "file's students is recorded\n");
+    return 2;
+  }
   g_autoptr (GError) error = NULL;
   g_autoptr (SxDb) db = open_db (&error);
   if (!db) {
@@ -238,9 +467,28 @@ cmd_export_import (gboolean export, const gchar *path)
   }
   g_autoptr (SxGallery) g = export ? sx_gallery_load_db (db, &error)
                                    : sx_gallery_load_file (path, &error);
-  gboolean ok = g
-                && (export ? sx_gallery_save_file (g, path, &error)
-                           : sx_gallery_store_db (g, db, &error));
+  gboolean ok = g != NULL;
+  if (ok && export) {
+    /* every enrolled face leaves the database: on the record */
+    g_autofree gchar *detail = g_strdup_printf (
+        "{\"people\": %u, \"descriptors\": %u}", sx_gallery_n_people (g),
+        sx_gallery_n_descriptors (g));
+    ok = sx_gallery_save_file (g, path, &error)
+         && sx_audit (db, actor (), "export-gallery", NULL, detail, &error);
+  } else if (ok) {
+    GString *detail
+        = g_string_new ("{\"imported\": true, \"consent_source\": ");
+    sx_json_append_string (detail, opt_consent);
+    g_string_append_c (detail, '}');
+    ok = sx_db_command (db, "BEGIN", &error)
+         && sx_gallery_store_db (g, db, opt_consent, &error);
+    for (guint i = 0; ok && i < sx_gallery_n_people (g); i++) {
+      const gchar *id = sx_gallery_person_id (g, i);
+      ok = sx_audit (db, actor (), "enrol", id, detail->str, &error);
+    }
+    ok = ok && sx_db_command (db, "COMMIT", &error);
+    g_string_free (detail, TRUE);
+  }
   if (!ok) {
     g_printerr ("%s\n", error->message);
     return 1;
@@ -276,14 +524,27 @@ main (int argc, char **argv)
     return 2;
   }
   const gchar *cmd = argv[1];
+  gboolean db_only = !opt_file;
   if (g_str_equal (cmd, "add"))
     return cmd_add (argv + 2, argc - 2);
   if (g_str_equal (cmd, "list") && argc == 2)
     return cmd_list ();
   if (g_str_equal (cmd, "remove") && argc == 2)
     return cmd_remove ();
-  if ((g_str_equal (cmd, "export") || g_str_equal (cmd, "import")) && argc == 3
-      && !opt_file)
+  if (db_only && g_str_equal (cmd, "consent") && argc == 2)
+    return cmd_consent ();
+  if (db_only && g_str_equal (cmd, "withdraw") && argc == 2)
+    return cmd_withdraw ();
+  if (db_only && g_str_equal (cmd, "export") && opt_id && argc <= 3)
+    return cmd_export_student (argc == 3 ? argv[2] : NULL);
+  if (db_only && g_str_equal (cmd, "retention") && argc == 2)
+    return cmd_retention ();
+  if (db_only && g_str_equal (cmd, "register") && argc == 2)
+    return cmd_register ();
+  if (db_only && g_str_equal (cmd, "audit") && argc == 2)
+    return cmd_audit ();
+  if (db_only && (g_str_equal (cmd, "export") || g_str_equal (cmd, "import"))
+      && argc == 3)
     return cmd_export_import (g_str_equal (cmd, "export"), argv[2]);
   g_printerr ("unknown or incomplete command '%s'\n\n%s\n", cmd, summary);
   return 2;

@@ -85,6 +85,19 @@ sx_gallery_add (SxGallery *gallery, const gchar *id, const gchar *name,
   g_ptr_array_add (gallery->sources, g_strdup (source ? source : ""));
 }
 
+gboolean
+sx_gallery_has_id (SxGallery *gallery, const gchar *id)
+{
+  return g_hash_table_contains (gallery->by_id, id);
+}
+
+const gchar *
+sx_gallery_person_id (SxGallery *gallery, guint index)
+{
+  g_return_val_if_fail (index < gallery->people->len, NULL);
+  return ((Person *)g_ptr_array_index (gallery->people, index))->id;
+}
+
 guint
 sx_gallery_n_people (SxGallery *gallery)
 {
@@ -439,7 +452,9 @@ sx_gallery_save_file (SxGallery *gallery, const gchar *path, GError **error)
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
   g_autofree gchar *text = json_generator_to_data (gen, NULL);
-  return g_file_set_contents (path, text, -1, error);
+  /* biometric data: readable by its owner only, whatever the umask */
+  return g_file_set_contents_full (path, text, -1,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
 SxGallery *

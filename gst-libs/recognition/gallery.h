@@ -32,6 +32,9 @@ void sx_gallery_add (SxGallery *gallery, const gchar *id, const gchar *name,
                      const gfloat *descriptor, const gchar *source);
 
 guint sx_gallery_n_people (SxGallery *gallery);
+gboolean sx_gallery_has_id (SxGallery *gallery, const gchar *id);
+/* Person `index` (< n_people), in enrolment order; owned by the gallery. */
+const gchar *sx_gallery_person_id (SxGallery *gallery, guint index);
 guint sx_gallery_n_descriptors (SxGallery *gallery);
 
 /* Descriptor `index` (< n_descriptors) with its person; all owned by the
@@ -53,7 +56,7 @@ SxGallery *sx_gallery_load_folder (const gchar *dir, SxAnalyzer *analyzer,
                                    SxGalleryWarnFunc warn, gpointer user_data,
                                    GError **error);
 
-/* The descriptor file format (docs/elements.md), JSON. */
+/* The descriptor file format (docs/elements.md), JSON; written mode 0600. */
 SxGallery *sx_gallery_load_file (const gchar *path, GError **error);
 gboolean sx_gallery_save_file (SxGallery *gallery, const gchar *path,
                                GError **error);

@@ -3,6 +3,7 @@
  */
 #include "gallerydb.h"
 
+#include <gst/gst.h>
 #include <poll.h>
 #include <string.h>
 
@@ -33,7 +34,8 @@ sx_gallery_load_db (SxDb *db, GError **error)
       db,
       "SELECT s.external_id, s.name, d.descriptor::text, d.source_photo "
       "FROM students s JOIN face_descriptors d ON d.student = s.id "
-      "WHERE s.active ORDER BY s.id, d.id",
+      "WHERE s.active AND s.consent_given IS NOT NULL "
+      "AND s.consent_withdrawn IS NULL ORDER BY s.id, d.id",
       0, NULL, error);
   if (!res)
     return NULL;
@@ -54,32 +56,34 @@ sx_gallery_load_db (SxDb *db, GError **error)
 }
 
 gboolean
-sx_gallery_store_db (SxGallery *gallery, SxDb *db, GError **error)
+sx_gallery_store_db (SxGallery *gallery, SxDb *db, const gchar *consent_source,
+                     GError **error)
 {
-  if (!sx_db_command (db, "BEGIN", error))
-    return FALSE;
+  g_return_val_if_fail (consent_source != NULL, FALSE);
   for (guint i = 0; i < sx_gallery_n_descriptors (gallery); i++) {
     const gchar *id, *name, *source;
     const gfloat *descriptor;
     sx_gallery_get_entry (gallery, i, &id, &name, &descriptor, &source);
     g_autofree gchar *text
         = sx_db_format_descriptor (descriptor, SX_FACE_DESCRIPTOR_LEN);
-    const gchar *params[] = { id, name, text, source };
+    const gchar *params[] = { id, name, text, source, consent_source };
+    /* enrolling again with consent renews it, after a withdrawal too */
     PGresult *res = sx_db_exec (
         db,
-        "WITH s AS (INSERT INTO students (external_id, name) "
-        "  VALUES ($1, $2) ON CONFLICT (external_id) "
-        "  DO UPDATE SET name = EXCLUDED.name, active = true RETURNING id) "
+        "WITH s AS (INSERT INTO students (external_id, name, consent_given,"
+        "  consent_source) VALUES ($1, $2, now(), $5)"
+        "  ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name,"
+        "  active = true, consent_given = now(),"
+        "  consent_source = EXCLUDED.consent_source, consent_withdrawn = NULL"
+        "  RETURNING id) "
         "INSERT INTO face_descriptors (student, descriptor, source_photo) "
         "SELECT s.id, $3::real[], $4 FROM s",
-        4, params, error);
-    if (!res) {
-      sx_db_command (db, "ROLLBACK", NULL);
+        5, params, error);
+    if (!res)
       return FALSE;
-    }
     PQclear (res);
   }
-  return sx_db_command (db, "COMMIT", error);
+  return TRUE;
 }
 
 /* ---- Watch ------------------------------------------------------------- */
@@ -95,6 +99,24 @@ struct _SxGalleryWatch {
   gint stopping; /* atomic */
 };
 
+/* A shared gallery serves several elements, so what the database says about
+ * itself goes to a category of the library's own, not to one element. */
+GST_DEBUG_CATEGORY_STATIC (sx_gallery_db_debug);
+#define GST_CAT_DEFAULT sx_gallery_db_debug
+
+static void
+log_db_notice (const gchar *message, gpointer user_data)
+{
+  static gsize category_ready = 0;
+
+  if (g_once_init_enter (&category_ready)) {
+    GST_DEBUG_CATEGORY_INIT (sx_gallery_db_debug, "sxgallerydb", 0,
+                             "surveillx galleries in PostgreSQL");
+    g_once_init_leave (&category_ready, 1);
+  }
+  GST_WARNING ("%s", message);
+}
+
 /* Connect, apply migrations (idempotent; several processes may race, the
  * advisory lock in sxdb orders them), LISTEN before loading so no change
  * between the load and the LISTEN is missed. */
@@ -104,6 +126,7 @@ open_listening (const gchar *conninfo, const gchar *schema, GError **error)
   SxDb *db = sx_db_connect (conninfo, schema, error);
   if (!db)
     return NULL;
+  sx_db_set_notice_func (db, log_db_notice, NULL);
   if (!sx_db_migrate (db, error) || !sx_db_listen (db, error)) {
     sx_db_free (db);
     return NULL;

@@ -13,12 +13,15 @@ G_BEGIN_DECLS
  * postgres:// or postgresql:// URIs, or key=value conninfo. */
 gboolean sx_gallery_location_is_db (const gchar *location);
 
-/* Every active student's descriptors. */
+/* The descriptors of every student whose enrolment is active and whose
+ * consent is recorded and not withdrawn: nobody else is recognised. */
 SxGallery *sx_gallery_load_db (SxDb *db, GError **error);
 
-/* Writes a gallery's people and descriptors into the database in one
- * transaction (students upserted by external id). */
-gboolean sx_gallery_store_db (SxGallery *gallery, SxDb *db, GError **error);
+/* Writes a gallery's people and descriptors into the database, inside the
+ * caller's transaction (students upserted by external id, consent recorded
+ * now from @consent_source, e.g. "form 2026-09, signed by a parent"). */
+gboolean sx_gallery_store_db (SxGallery *gallery, SxDb *db,
+                              const gchar *consent_source, GError **error);
 
 /* A live gallery: loads now, then LISTENs on its own connection and
  * calls `reloaded` (from its own thread) with each new gallery after the

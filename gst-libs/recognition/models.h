@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 #define SX_RECOGNITION_MODEL_FILE "dlib_face_recognition_resnet_model_v1.dat"
 
 /* dlib's ResNet descriptor model: in $SURVEILLX_MODEL_DIR if set, else the
- * installed model folder. g_free() it. */
+ * model folder of the installation this library is part of (wherever it
+ * was moved), else the configured one. g_free() it. */
 gchar *sx_models_default_recognition (void);
 
 /* The landmark model: $SURVEILLX_LANDMARK_MODEL if set, else libdlib-data's

@@ -20,31 +20,44 @@ GST_DEBUG_CATEGORY_EXTERN (gst_attendance_sink_debug);
 #define UPSERT_STATEMENT "sx_attendance_upsert"
 
 /* One prepared statement does the whole idempotent update:
- *  ev:    records the event id; a replayed event stops here (no row);
- *  added: inserts a student we have never heard of (docs/database.md);
- *  then the attendance upsert. The main query cannot see rows its own CTEs
- *  inserted, hence COALESCE over added's RETURNING. Returns no row for a
- *  duplicate event, else one row: 1 when the student was added. */
+ *  ev:     records the event id; a replayed event stops here;
+ *  erased: the student was erased (surveillx-enroll remove --purge) and
+ *          not enrolled again since, or after this sighting: it is dropped
+ *          and the student not re-created (a camera may name them for a
+ *          moment after the purge, until its gallery reloads);
+ *  added:  inserts a student we have never heard of (docs/database.md);
+ *  upsert: the attendance row. The main query cannot see rows its own CTEs
+ *  inserted, hence COALESCE over added's RETURNING. One row: whether the
+ *  event was new, whether the student was added, whether a row was
+ *  written (a new event not written was erased). */
 static const gchar upsert_sql[]
     = "WITH ev AS ("
       "  INSERT INTO attendance_events (event_id) VALUES ($1::uuid)"
       "  ON CONFLICT DO NOTHING RETURNING event_id),"
+      " erased AS (SELECT 1 FROM erased_students e"
+      "  WHERE e.external_id = $2 AND (e.erased >= $7::timestamptz"
+      "   OR NOT EXISTS (SELECT 1 FROM students s"
+      "    WHERE s.external_id = $2))),"
       " added AS ("
       "  INSERT INTO students (external_id, name)"
       "  SELECT $2, $3 WHERE EXISTS (SELECT 1 FROM ev)"
-      "  ON CONFLICT (external_id) DO NOTHING RETURNING id)"
-      " INSERT INTO attendance AS a (student, camera_id, session_key,"
-      "  first_seen, last_seen, sightings, best_distance)"
-      " SELECT COALESCE((SELECT id FROM added),"
-      "   (SELECT id FROM students WHERE external_id = $2)),"
-      "  $4, $5, $6::timestamptz, $7::timestamptz, $8::bigint, $9::float8"
-      " WHERE EXISTS (SELECT 1 FROM ev)"
-      " ON CONFLICT (student, session_key) DO UPDATE SET"
-      "  first_seen = LEAST(a.first_seen, EXCLUDED.first_seen),"
-      "  last_seen = GREATEST(a.last_seen, EXCLUDED.last_seen),"
-      "  sightings = a.sightings + EXCLUDED.sightings,"
-      "  best_distance = LEAST(a.best_distance, EXCLUDED.best_distance)"
-      " RETURNING (SELECT count(*) FROM added)";
+      "   AND NOT EXISTS (SELECT 1 FROM erased)"
+      "  ON CONFLICT (external_id) DO NOTHING RETURNING id),"
+      " upsert AS ("
+      "  INSERT INTO attendance AS a (student, camera_id, session_key,"
+      "   first_seen, last_seen, sightings, best_distance)"
+      "  SELECT COALESCE((SELECT id FROM added),"
+      "    (SELECT id FROM students WHERE external_id = $2)),"
+      "   $4, $5, $6::timestamptz, $7::timestamptz, $8::bigint, $9::float8"
+      "  WHERE EXISTS (SELECT 1 FROM ev) AND NOT EXISTS (SELECT 1 FROM erased)"
+      "  ON CONFLICT (student, session_key) DO UPDATE SET"
+      "   first_seen = LEAST(a.first_seen, EXCLUDED.first_seen),"
+      "   last_seen = GREATEST(a.last_seen, EXCLUDED.last_seen),"
+      "   sightings = a.sightings + EXCLUDED.sightings,"
+      "   best_distance = LEAST(a.best_distance, EXCLUDED.best_distance)"
+      "  RETURNING 1)"
+      " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM added),"
+      "  (SELECT count(*) FROM upsert)";
 
 typedef struct {
   gchar *student;
@@ -61,11 +74,13 @@ struct _SxAttWriter {
   /* fixed at creation */
   gchar *conninfo;
   gchar *schema;
+  gchar *camera_id;
   gboolean migrate;
   gint64 flush_interval; /* us */
   gint64 flush_timeout;  /* us */
   guint batch_size;
-  gint64 max_backoff; /* us */
+  gint64 max_backoff;       /* us */
+  gint64 timetable_refresh; /* us */
   SxAttWriterCallbacks callbacks;
   gpointer user_data;
   GThread *thread;
@@ -90,6 +105,7 @@ struct _SxAttWriter {
   gint64 backoff;
   gboolean in_outage;
   gboolean one_at_a_time; /* isolating a statement the server refuses */
+  gint64 next_timetable;  /* monotonic us */
 };
 
 static void
@@ -220,6 +236,13 @@ is_failed (SxAttWriter *w)
   return failed;
 }
 
+static void
+pass_db_notice (const gchar *message, gpointer user_data)
+{
+  SxAttWriter *w = user_data;
+  w->callbacks.notice (w->user_data, message);
+}
+
 static gboolean
 connect_db (SxAttWriter *w)
 {
@@ -229,6 +252,7 @@ connect_db (SxAttWriter *w)
 
   if (db == NULL)
     goto failed;
+  sx_db_set_notice_func (db, pass_db_notice, w);
   if (!(w->migrate ? sx_db_migrate (db, &error)
                    : sx_db_check_version (db, &error)))
     goto failed;
@@ -250,6 +274,7 @@ connect_db (SxAttWriter *w)
   w->in_outage = FALSE;
   w->backoff = INITIAL_BACKOFF_US;
   w->callbacks.connected (w->user_data, sx_db_get_description (db));
+  w->next_timetable = 0; /* read it now */
   return TRUE;
 
 failed:
@@ -327,7 +352,7 @@ static gboolean
 write_batch (SxAttWriter *w)
 {
   guint n = w->one_at_a_time ? 1 : MIN (w->batch_size, w->pending->len);
-  guint i, written = 0, duplicates = 0, pending;
+  guint i, written = 0, duplicates = 0, erased = 0, pending;
   GPtrArray *added = g_ptr_array_new_with_free_func (g_free);
   GError *error = NULL;
 
@@ -339,11 +364,13 @@ write_batch (SxAttWriter *w)
 
     if (res == NULL)
       goto failed;
-    if (PQntuples (res) == 0) {
+    if (g_str_equal (PQgetvalue (res, 0, 0), "0")) {
       duplicates++;
+    } else if (g_str_equal (PQgetvalue (res, 0, 2), "0")) {
+      erased++;
     } else {
       written++;
-      if (g_str_equal (PQgetvalue (res, 0, 0), "1"))
+      if (g_str_equal (PQgetvalue (res, 0, 1), "1"))
         g_ptr_array_add (added, g_strdup (e->student));
     }
     PQclear (res);
@@ -356,6 +383,7 @@ write_batch (SxAttWriter *w)
   g_mutex_lock (&w->lock);
   w->stats.events_written += written;
   w->stats.events_duplicate += duplicates;
+  w->stats.events_erased += erased;
   w->stats.students_added += added->len;
   w->stats.pending = pending = w->pending->len;
   g_cond_broadcast (&w->cond);
@@ -416,6 +444,23 @@ write_pending (SxAttWriter *w, gint64 deadline)
   }
 }
 
+/* Best effort: without the table's rows the day rule names sessions. */
+static void
+refresh_timetable (SxAttWriter *w)
+{
+  GError *error = NULL;
+  SxTimetable *timetable = sx_timetable_load (w->db, w->camera_id, &error);
+
+  w->next_timetable = g_get_monotonic_time () + w->timetable_refresh;
+  if (timetable == NULL) {
+    w->callbacks.problem (w->user_data, error, FALSE);
+    g_error_free (error);
+    return;
+  }
+  w->callbacks.timetable (w->user_data, timetable);
+  sx_timetable_unref (timetable);
+}
+
 static gpointer
 writer_thread (gpointer data)
 {
@@ -473,6 +518,9 @@ writer_thread (gpointer data)
     if ((w->pending->len > 0 || (w->db == NULL && !w->stopping))
         && !is_failed (w) && g_get_monotonic_time () >= w->next_attempt)
       write_pending (w, w->stopping ? w->stop_deadline : 0);
+    if (w->db != NULL && !w->stopping
+        && g_get_monotonic_time () >= w->next_timetable)
+      refresh_timetable (w);
 
     g_mutex_lock (&w->lock);
     w->flush_collected = serving;
@@ -499,6 +547,9 @@ sx_att_writer_new (const SxAttWriterConfig *config, SxSpool *spool,
 
   w->conninfo = g_strdup (config->conninfo ? config->conninfo : "");
   w->schema = g_strdup (config->schema);
+  w->camera_id = g_strdup (config->camera_id);
+  w->timetable_refresh
+      = (gint64)MAX (config->timetable_refresh_s, 1) * G_TIME_SPAN_SECOND;
   w->migrate = config->migrate;
   w->flush_interval = (gint64)config->flush_interval_ms * 1000;
   w->flush_timeout = (gint64)config->flush_timeout_ms * 1000;
@@ -580,6 +631,7 @@ sx_att_writer_free (SxAttWriter *w, SxAttWriterStats *final_stats)
   g_cond_clear (&w->cond);
   g_free (w->conninfo);
   g_free (w->schema);
+  g_free (w->camera_id);
   g_free (w);
 }
 

@@ -14,17 +14,20 @@
 #include <glib.h>
 
 #include "spool.h"
+#include "timetable.h"
 
 G_BEGIN_DECLS
 
 typedef struct {
   const gchar *conninfo;
   const gchar *schema;
+  const gchar *camera_id; /* whose timetable to read */
   gboolean migrate;
   guint flush_interval_ms;
   guint flush_timeout_ms;
   guint batch_size;
   guint max_backoff_ms;
+  guint timetable_refresh_s; /* re-read the timetable this often */
 } SxAttWriterConfig;
 
 /* Called from the writer thread. */
@@ -38,6 +41,12 @@ typedef struct {
    * missing schema); events stay in the spool for the next start. Transient
    * problems are reported once per outage. */
   void (*problem) (gpointer user_data, const GError *error, gboolean fatal);
+  /* Not a problem, worth a line in the log (sxdb's notices). */
+  void (*notice) (gpointer user_data, const gchar *message);
+  /* The camera's timetable, read at each connect and every
+   * timetable_refresh_s while connected (the callee takes a reference if it
+   * keeps it). */
+  void (*timetable) (gpointer user_data, SxTimetable *timetable);
 } SxAttWriterCallbacks;
 
 typedef struct {
@@ -46,6 +55,7 @@ typedef struct {
   guint64 events_written;
   guint64 events_duplicate; /* replayed events the database already had */
   guint64 events_rejected;
+  guint64 events_erased; /* the student was erased after the sighting */
   guint64 students_added;
   guint64 connects;
   guint pending; /* spooled, not yet in the database */

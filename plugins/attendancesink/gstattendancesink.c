@@ -28,6 +28,7 @@
 #include "attwriter.h"
 #include "sxdb.h"
 #include <surveillx/faceresult.h>
+#include "sxcameraid.h"
 #include "sxfacemeta.h"
 
 GST_DEBUG_CATEGORY (gst_attendance_sink_debug);
@@ -42,6 +43,7 @@ GST_DEBUG_CATEGORY (gst_attendance_sink_debug);
 #define DEFAULT_MIGRATE TRUE
 #define DEFAULT_FLUSH_INTERVAL 1000
 #define DEFAULT_FLUSH_TIMEOUT 5000
+#define DEFAULT_TIMETABLE_REFRESH 60
 #define DEFAULT_BATCH_SIZE 200
 #define DEFAULT_MAX_BACKOFF 10000
 
@@ -58,6 +60,7 @@ enum {
   PROP_FLUSH_TIMEOUT,
   PROP_BATCH_SIZE,
   PROP_MAX_BACKOFF,
+  PROP_TIMETABLE_REFRESH,
   PROP_STATS,
 };
 
@@ -76,6 +79,7 @@ struct _GstAttendanceSink {
   guint flush_timeout;
   guint batch_size;
   guint max_backoff;
+  guint timetable_refresh;
 
   /* between start() and stop(): read by the streaming thread without the
    * object lock, since properties cannot change outside NULL/READY */
@@ -84,6 +88,7 @@ struct _GstAttendanceSink {
   gchar *active_session_id;
   gdouble active_threshold;
   guint active_flush_timeout;
+  SxTimetable *timetable;      /* this camera's lessons; object lock */
   SxAttWriterStats last_stats; /* of the previous run, under object lock */
 };
 
@@ -167,22 +172,49 @@ on_problem (gpointer user_data, const GError *error, gboolean fatal)
                          ("attendance is spooled and retried with backoff"));
 }
 
+static void
+on_timetable (gpointer user_data, SxTimetable *timetable)
+{
+  GstAttendanceSink *self = user_data;
+
+  GST_OBJECT_LOCK (self);
+  SxTimetable *old = self->timetable;
+  self->timetable = sx_timetable_ref (timetable);
+  GST_OBJECT_UNLOCK (self);
+  if (old == NULL
+      || sx_timetable_n_lessons (old) != sx_timetable_n_lessons (timetable))
+    GST_INFO_OBJECT (self, "timetable: %u lessons a week",
+                     sx_timetable_n_lessons (timetable));
+  sx_timetable_unref (old);
+}
+
+static void
+on_notice (gpointer user_data, const gchar *message)
+{
+  GstAttendanceSink *self = user_data;
+  GST_WARNING_OBJECT (self, "%s", message);
+}
+
 /* ---- streaming ------------------------------------------------------ */
 
-/* Default session: camera plus the local date, so each camera's day is one
- * session when the launcher gives none. */
+/* The session a sighting counts for: session-id when set; else the lesson
+ * in progress in this camera's room (timetable), "<lesson>/<date>"; else
+ * the camera's day, "<camera>/<date>", in local time. */
 static gchar *
 session_key_for (GstAttendanceSink *self, GDateTime *now)
 {
-  gchar *date;
-  gchar *key;
-
   if (self->active_session_id != NULL)
     return g_strdup (self->active_session_id);
-  date = g_date_time_format (now, "%Y-%m-%d");
-  key = g_strdup_printf ("%s/%s", self->active_camera_id, date);
-  g_free (date);
-  return key;
+
+  g_autofree gchar *date = g_date_time_format (now, "%Y-%m-%d");
+  gchar *key = NULL;
+  GST_OBJECT_LOCK (self);
+  const gchar *lesson
+      = self->timetable ? sx_timetable_lesson_at (self->timetable, now) : NULL;
+  if (lesson != NULL)
+    key = g_strdup_printf ("%s/%s", lesson, date);
+  GST_OBJECT_UNLOCK (self);
+  return key ? key : g_strdup_printf ("%s/%s", self->active_camera_id, date);
 }
 
 static gboolean
@@ -299,18 +331,27 @@ gst_attendance_sink_start (GstBaseSink *sink)
   GstAttendanceSink *self = GST_ATTENDANCE_SINK (sink);
   SxAttWriterConfig config = { 0 };
   SxAttWriterCallbacks callbacks
-      = { on_connected, on_spooled, on_written, on_student_added, on_problem };
+      = { on_connected, on_spooled, on_written,  on_student_added,
+          on_problem,   on_notice,  on_timetable };
   GPtrArray *replay;
   GError *error = NULL;
   gchar *conninfo, *schema, *spool_location, *redacted;
   SxSpool *spool;
 
+  /* Resolved outside the object lock: it walks up the parents, locking
+   * each. */
+  GST_OBJECT_LOCK (self);
+  gchar *configured_camera_id = g_strdup (self->camera_id);
+  GST_OBJECT_UNLOCK (self);
+  gchar *camera_id
+      = sx_camera_id_resolve (GST_ELEMENT (self), configured_camera_id);
+  g_free (configured_camera_id);
+
   GST_OBJECT_LOCK (self);
   conninfo = g_strdup (self->conninfo);
   schema = g_strdup (self->schema);
   g_free (self->active_camera_id);
-  self->active_camera_id
-      = g_strdup (self->camera_id ? self->camera_id : GST_OBJECT_NAME (self));
+  self->active_camera_id = camera_id;
   g_free (self->active_session_id);
   self->active_session_id = (self->session_id && *self->session_id)
                                 ? g_strdup (self->session_id)
@@ -320,11 +361,13 @@ gst_attendance_sink_start (GstBaseSink *sink)
   spool_location = (self->spool_location && *self->spool_location)
                        ? g_strdup (self->spool_location)
                        : default_spool_location (self->active_camera_id);
+  config.camera_id = self->active_camera_id;
   config.migrate = self->migrate;
   config.flush_interval_ms = self->flush_interval;
   config.flush_timeout_ms = self->flush_timeout;
   config.batch_size = self->batch_size;
   config.max_backoff_ms = self->max_backoff;
+  config.timetable_refresh_s = self->timetable_refresh;
   GST_OBJECT_UNLOCK (self);
 
   /* What can be checked without the network fails the state change with a
@@ -396,7 +439,9 @@ gst_attendance_sink_stop (GstBaseSink *sink)
   GST_OBJECT_LOCK (self);
   g_free (self->last_stats.last_error);
   self->last_stats = final_stats;
+  SxTimetable *timetable = g_steal_pointer (&self->timetable);
   GST_OBJECT_UNLOCK (self);
+  sx_timetable_unref (timetable);
   return TRUE;
 }
 
@@ -423,7 +468,8 @@ make_stats (GstAttendanceSink *self)
       "events-spooled", G_TYPE_UINT64, stats.events_spooled, "events-written",
       G_TYPE_UINT64, stats.events_written, "events-duplicate", G_TYPE_UINT64,
       stats.events_duplicate, "events-rejected", G_TYPE_UINT64,
-      stats.events_rejected, "students-added", G_TYPE_UINT64,
+      stats.events_rejected, "events-erased", G_TYPE_UINT64,
+      stats.events_erased, "students-added", G_TYPE_UINT64,
       stats.students_added, "connects", G_TYPE_UINT64, stats.connects,
       "pending", G_TYPE_UINT, stats.pending, "connected", G_TYPE_BOOLEAN,
       stats.connected, "failed", G_TYPE_BOOLEAN, stats.failed, "last-error",
@@ -482,6 +528,9 @@ gst_attendance_sink_set_property (GObject *object, guint prop_id,
     case PROP_MAX_BACKOFF:
       self->max_backoff = g_value_get_uint (value);
       break;
+    case PROP_TIMETABLE_REFRESH:
+      self->timetable_refresh = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -537,6 +586,9 @@ gst_attendance_sink_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MAX_BACKOFF:
       g_value_set_uint (value, self->max_backoff);
       break;
+    case PROP_TIMETABLE_REFRESH:
+      g_value_set_uint (value, self->timetable_refresh);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -578,7 +630,8 @@ gst_attendance_sink_class_init (GstAttendanceSinkClass *klass)
       g_param_spec_string (
           "camera-id", "Camera ID",
           "Camera stored with each attendance row and used in the default "
-          "session key (NULL: the element's name)",
+          "session key (NULL or empty: the name of the pipeline, which the "
+          "launcher names after the camera)",
           DEFAULT_CAMERA_ID, rw_ready));
   g_object_class_install_property (
       gobject_class, PROP_SESSION_ID,
@@ -648,11 +701,20 @@ gst_attendance_sink_class_init (GstAttendanceSinkClass *klass)
           "(doubling from 250)",
           250, 600000, DEFAULT_MAX_BACKOFF, rw_ready));
   g_object_class_install_property (
+      gobject_class, PROP_TIMETABLE_REFRESH,
+      g_param_spec_uint (
+          "timetable-refresh", "Timetable refresh",
+          "Seconds between readings of the camera's lessons from the "
+          "timetable table (also read at each connect); a lesson in "
+          "progress names the session unless session-id is set",
+          1, 3600, DEFAULT_TIMETABLE_REFRESH, rw_ready));
+  g_object_class_install_property (
       gobject_class, PROP_STATS,
       g_param_spec_boxed (
           "stats", "Statistics",
           "Counters: sightings, events-spooled/-written/-duplicate/"
-          "-rejected, students-added, connects, pending, connected, failed, "
+          "-rejected/-erased, students-added, connects, pending, connected, "
+          "failed, "
           "last-error",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
@@ -686,6 +748,7 @@ gst_attendance_sink_init (GstAttendanceSink *self)
   self->flush_timeout = DEFAULT_FLUSH_TIMEOUT;
   self->batch_size = DEFAULT_BATCH_SIZE;
   self->max_backoff = DEFAULT_MAX_BACKOFF;
+  self->timetable_refresh = DEFAULT_TIMETABLE_REFRESH;
   /* Attendance is metadata: no reason to hold buffers to the clock, which
    * would only slow the tee branch feeding us. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);

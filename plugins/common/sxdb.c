@@ -24,6 +24,8 @@ struct _SxDb {
   PGcancel *cancel;
   /* Start of the NOTIFY payloads that concern our schema */
   gchar *notify_prefix;
+  SxDbNoticeFunc notice_func;
+  gpointer notice_data;
 };
 
 /* ---- secrets -------------------------------------------------------- */
@@ -546,6 +548,30 @@ migration_checksum (const SxDbMigration *m)
   return g_compute_checksum_for_string (G_CHECKSUM_SHA256, m->sql, -1);
 }
 
+void
+sx_db_set_notice_func (SxDb *db, SxDbNoticeFunc func, gpointer user_data)
+{
+  db->notice_func = func;
+  db->notice_data = user_data;
+}
+
+static void notice (SxDb *db, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+notice (SxDb *db, const gchar *format, ...)
+{
+  va_list args;
+  g_autofree gchar *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (db->notice_func != NULL)
+    db->notice_func (message, db->notice_data);
+  else
+    g_printerr ("sxdb: %s\n", message);
+}
+
 /* Warns (does not fail) when an applied migration's text was edited
  * afterwards: the database is what it is, but someone should know. */
 static void
@@ -563,9 +589,10 @@ verify_checksums (SxDb *db)
     if (version >= 1 && version <= sx_db_n_migrations) {
       gchar *sum = migration_checksum (&sx_db_migrations[version - 1]);
       if (!g_str_equal (sum, PQgetvalue (res, i, 1)))
-        g_warning ("sxdb: migration %03u in schema \"%s\" was applied from "
-                   "different SQL than this build carries",
-                   version, db->schema);
+        notice (db,
+                "migration %03u in schema \"%s\" was applied from "
+                "different SQL than this build carries",
+                version, db->schema);
       g_free (sum);
     }
   }
@@ -620,9 +647,10 @@ sx_db_migrate (SxDb *db, GError **error)
   if (!applied_version (db, &version, error))
     goto out;
   if (version > sx_db_latest_version ())
-    g_warning ("sxdb: schema \"%s\" is at version %u, newer than this "
-               "build's %u; continuing",
-               db->schema, version, sx_db_latest_version ());
+    notice (db,
+            "schema \"%s\" is at version %u, newer than this build's %u; "
+            "continuing",
+            db->schema, version, sx_db_latest_version ());
 
   for (i = version; i < sx_db_n_migrations; i++) {
     const SxDbMigration *m = &sx_db_migrations[i];

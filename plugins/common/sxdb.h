@@ -45,6 +45,12 @@ typedef enum {
 
 typedef struct _SxDb SxDb;
 
+/* Something about the database a person should know that is not an error
+ * (a migration applied from other SQL, a schema newer than this build).
+ * The elements pass it to GStreamer's debug log on their own object, the
+ * tools print it. */
+typedef void (*SxDbNoticeFunc) (const gchar *message, gpointer user_data);
+
 /* Conninfo helpers (no network) */
 gboolean sx_db_check_conninfo (const gchar *conninfo, GError **error);
 gchar *sx_db_redact_conninfo (const gchar *conninfo);
@@ -58,6 +64,9 @@ SxDb *sx_db_connect (const gchar *conninfo, const gchar *schema,
                      GError **error);
 void sx_db_free (SxDb *db);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SxDb, sx_db_free)
+
+/* Where notices go (NULL: standard error, prefixed "sxdb: "). */
+void sx_db_set_notice_func (SxDb *db, SxDbNoticeFunc func, gpointer user_data);
 
 PGconn *sx_db_get_conn (SxDb *db);
 const gchar *sx_db_get_schema (SxDb *db);

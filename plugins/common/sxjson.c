@@ -92,3 +92,35 @@ sx_json_check (const gchar *text, gsize len, guint max_depth, GError **error)
     return refuse (error, len, "an unterminated string");
   return TRUE;
 }
+
+void
+sx_json_append_string (GString *out, const gchar *s)
+{
+  g_string_append_c (out, '"');
+  for (; *s; s++) {
+    guchar c = (guchar)*s;
+    switch (c) {
+      case '"':
+        g_string_append (out, "\\\"");
+        break;
+      case '\\':
+        g_string_append (out, "\\\\");
+        break;
+      case '\n':
+        g_string_append (out, "\\n");
+        break;
+      case '\r':
+        g_string_append (out, "\\r");
+        break;
+      case '\t':
+        g_string_append (out, "\\t");
+        break;
+      default:
+        if (c < 0x20)
+          g_string_append_printf (out, "\\u%04x", c);
+        else
+          g_string_append_c (out, (gchar)c);
+    }
+  }
+  g_string_append_c (out, '"');
+}

@@ -26,4 +26,7 @@ G_BEGIN_DECLS
 gboolean sx_json_check (const gchar *text, gsize len, guint max_depth,
                         GError **error);
 
+/* Appends @s as a JSON string literal (quoted, escaped). */
+void sx_json_append_string (GString *out, const gchar *s);
+
 G_END_DECLS

@@ -78,7 +78,14 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 #define DEFAULT_MAX_MISSES 2
 #define DEFAULT_REDESCRIBE_AFTER 5
 #define DEFAULT_DRAW FALSE
-#define DEFAULT_GALLERY_SCHEMA SX_DB_DEFAULT_SCHEMA
+#define DEFAULT_BLUR GST_FACE_RECOG_BLUR_NONE
+/* A pixelated face is this many blocks across, its box grown by a quarter
+ * on each side (hair, ears, a box that lags a moving head): too coarse for
+ * a face detector to find again, let alone a person to recognise. */
+#define BLUR_BLOCKS_ACROSS 5
+#define BLUR_MARGIN 0.25
+#define DEFAULT_CONNINFO NULL
+#define DEFAULT_SCHEMA SX_DB_DEFAULT_SCHEMA
 
 /* A frame waiting in the pool's queue is replaced by a newer one once it is
  * this old, so a busy box analyses recent frames without copying all 30. */
@@ -103,6 +110,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_recog_debug);
 enum {
   PROP_0,
   PROP_GALLERY,
+  PROP_CONNINFO,
+  PROP_SCHEMA,
   PROP_GALLERY_SCHEMA,
   PROP_LANDMARK_MODEL,
   PROP_RECOGNITION_MODEL,
@@ -118,6 +127,7 @@ enum {
   PROP_MAX_MISSES,
   PROP_REDESCRIBE_AFTER,
   PROP_DRAW,
+  PROP_BLUR,
   PROP_STATS,
 };
 
@@ -166,7 +176,8 @@ struct _GstFaceRecog {
 
   /* Properties, under the object lock */
   gchar *gallery_location;
-  gchar *gallery_schema;
+  gchar *conninfo;
+  gchar *schema;
   gchar *landmark_model;
   gchar *recognition_model;
   gdouble threshold;
@@ -181,6 +192,7 @@ struct _GstFaceRecog {
   guint max_misses;
   guint redescribe_after;
   gboolean draw;
+  GstFaceRecogBlur blur;
 
   /* Between start and stop */
   SxAnalyzer *analyzer;          /* used by one thread at a time: a pool
@@ -227,6 +239,24 @@ struct _GstFaceRecog {
 
 #define gst_face_recog_parent_class parent_class
 G_DEFINE_TYPE (GstFaceRecog, gst_face_recog, GST_TYPE_VIDEO_FILTER);
+
+GType
+gst_face_recog_blur_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    { GST_FACE_RECOG_BLUR_NONE, "No face is blurred", "none" },
+    { GST_FACE_RECOG_BLUR_UNKNOWN,
+      "Faces not confirmed as an enrolled person are blurred", "unknown" },
+    { GST_FACE_RECOG_BLUR_ALL, "Every face is blurred", "all" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+                       g_enum_register_static ("GstFaceRecogBlur", values));
+  return type;
+}
 GST_ELEMENT_REGISTER_DEFINE (facerecog, "facerecog", GST_RANK_NONE,
                              GST_TYPE_FACE_RECOG);
 
@@ -496,6 +526,12 @@ track_structure (const SxTrack *track, gboolean with_box)
   return s;
 }
 
+static gboolean
+still_enrolled (const gchar *id, gpointer gallery)
+{
+  return sx_gallery_has_id (gallery, id);
+}
+
 /* Feeds an analysis to the tracker and reports it on the bus. */
 static void
 apply_result (GstFaceRecog *self, AnalysisResult *result)
@@ -512,6 +548,16 @@ apply_result (GstFaceRecog *self, AnalysisResult *result)
     obs[i].carried_track = m->carried_track;
   }
   sx_tracker_update (self->tracker, obs, n);
+  /* The analysis may have matched against a gallery since reloaded without
+   * somebody (removed, consent withdrawn): nobody is named who is not in
+   * the gallery now, whatever the votes said. */
+  g_mutex_lock (&self->lock);
+  SxGallery *gallery = self->gallery ? sx_gallery_ref (self->gallery) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (gallery) {
+    sx_tracker_forget (self->tracker, still_enrolled, gallery);
+    sx_gallery_unref (gallery);
+  }
 
   GValue faces = G_VALUE_INIT;
   gst_value_list_init (&faces, n);
@@ -866,8 +912,18 @@ draw_label (GstVideoFrame *frame, gint x, gint y, const gchar *text,
   }
 }
 
+/* Whether @blur hides @t: anything short of a confirmed name is unknown. */
+static gboolean
+is_blurred (const SxTrack *t, GstFaceRecogBlur blur)
+{
+  return blur == GST_FACE_RECOG_BLUR_ALL
+         || (blur == GST_FACE_RECOG_BLUR_UNKNOWN && !(t->confirmed && t->id));
+}
+
+/* A hidden face is drawn as unknown: a candidate name ("amy?") next to a
+ * blurred face would say what the blur hides. */
 static void
-draw_tracks (GstFaceRecog *self, GstVideoFrame *frame)
+draw_tracks (GstFaceRecog *self, GstVideoFrame *frame, GstFaceRecogBlur blur)
 {
   static const guint8 known[3] = { 0, 220, 0 };
   static const guint8 unknown[3] = { 230, 30, 30 };
@@ -875,7 +931,10 @@ draw_tracks (GstFaceRecog *self, GstVideoFrame *frame)
   GPtrArray *tracks = sx_tracker_tracks (self->tracker);
   for (guint i = 0; i < tracks->len; i++) {
     SxTrack *t = g_ptr_array_index (tracks, i);
-    const guint8 *colour = t->confirmed ? known : t->id ? pending : unknown;
+    /* blur=all hides named faces too, not their names */
+    gboolean named = t->confirmed && t->id;
+    gboolean candidate = !named && t->id && !is_blurred (t, blur);
+    const guint8 *colour = named ? known : candidate ? pending : unknown;
     gint x0 = t->box.x, y0 = t->box.y;
     gint x1 = x0 + (gint)t->box.width, y1 = y0 + (gint)t->box.height;
     const gint w = LINE_UNITS * draw_unit (frame);
@@ -883,10 +942,70 @@ draw_tracks (GstFaceRecog *self, GstVideoFrame *frame)
     fill_rect (frame, x0, y1 - w, x1, y1, colour);
     fill_rect (frame, x0, y0, x0 + w, y1, colour);
     fill_rect (frame, x1 - w, y0, x1, y1, colour);
-    g_autofree gchar *label = t->confirmed ? g_strdup (t->name)
-                              : t->id      ? g_strdup_printf ("%s?", t->name)
-                                           : g_strdup (SX_FACE_LABEL_UNKNOWN);
+    g_autofree gchar *label = named       ? g_strdup (t->name)
+                              : candidate ? g_strdup_printf ("%s?", t->name)
+                                          : g_strdup (SX_FACE_LABEL_UNKNOWN);
     draw_label (frame, x0, y0, label, colour);
+  }
+}
+
+/* ---- Blurring ---------------------------------------------------------------
+ */
+
+/* Replaces each block of the rectangle by its average, in every component
+ * of any 8-bit RGB or YUV format (blocks scaled with chroma subsampling):
+ * the detail is gone from the frame, not covered. */
+static void
+pixelate_rect (GstVideoFrame *frame, gint x0, gint y0, gint x1, gint y1,
+               gint block)
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  x0 = CLAMP (x0, 0, GST_VIDEO_FRAME_WIDTH (frame));
+  x1 = CLAMP (x1, 0, GST_VIDEO_FRAME_WIDTH (frame));
+  y0 = CLAMP (y0, 0, GST_VIDEO_FRAME_HEIGHT (frame));
+  y1 = CLAMP (y1, 0, GST_VIDEO_FRAME_HEIGHT (frame));
+
+  for (gint by = y0; by < y1; by += block)
+    for (gint bx = x0; bx < x1; bx += block)
+      for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS (frame); c++) {
+        guint8 *data = GST_VIDEO_FRAME_COMP_DATA (frame, c);
+        gint stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, c);
+        gint pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, c);
+        gint cx0 = GST_VIDEO_FORMAT_INFO_SCALE_WIDTH (finfo, c, bx);
+        gint cx1 = GST_VIDEO_FORMAT_INFO_SCALE_WIDTH (finfo, c,
+                                                      MIN (bx + block, x1));
+        gint cy0 = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, c, by);
+        gint cy1 = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, c,
+                                                       MIN (by + block, y1));
+        guint64 sum = 0;
+        for (gint y = cy0; y < cy1; y++)
+          for (gint x = cx0; x < cx1; x++)
+            sum += data[y * stride + x * pstride];
+        gint n = (cx1 - cx0) * (cy1 - cy0);
+        if (n <= 0)
+          continue;
+        guint8 mean = (guint8)((sum + n / 2) / n);
+        for (gint y = cy0; y < cy1; y++)
+          for (gint x = cx0; x < cx1; x++)
+            data[y * stride + x * pstride] = mean;
+      }
+}
+
+static void
+blur_tracks (GstFaceRecog *self, GstVideoFrame *frame, GstFaceRecogBlur blur)
+{
+  GPtrArray *tracks = sx_tracker_tracks (self->tracker);
+  for (guint i = 0; i < tracks->len; i++) {
+    SxTrack *t = g_ptr_array_index (tracks, i);
+    if (!is_blurred (t, blur))
+      continue;
+    gint mx = (gint)(t->box.width * BLUR_MARGIN);
+    gint my = (gint)(t->box.height * BLUR_MARGIN);
+    gint width = (gint)t->box.width + 2 * mx;
+    gint block = MAX (2, (width + BLUR_BLOCKS_ACROSS - 1) / BLUR_BLOCKS_ACROSS);
+    pixelate_rect (frame, t->box.x - mx, t->box.y - my,
+                   t->box.x + (gint)t->box.width + mx,
+                   t->box.y + (gint)t->box.height + my, block);
   }
 }
 
@@ -933,6 +1052,7 @@ gst_face_recog_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   guint interval = self->interval;
   gboolean synchronous = self->synchronous;
   gboolean draw = self->draw;
+  GstFaceRecogBlur blur = self->blur;
   gdouble threshold = self->threshold;
   guint redescribe_after = self->redescribe_after;
   guint min_face_size = self->min_face_size;
@@ -952,7 +1072,9 @@ gst_face_recog_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   /* NO_REF: a mapped frame's extra reference would make the buffer
    * read-only, and the metas must be added to it. */
   if (!gst_video_frame_map (&frame, &filter->in_info, buffer,
-                            (draw ? GST_MAP_READWRITE : GST_MAP_READ)
+                            (draw || blur != GST_FACE_RECOG_BLUR_NONE
+                                 ? GST_MAP_READWRITE
+                                 : GST_MAP_READ)
                                 | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
                        ("could not map the video frame"));
@@ -977,8 +1099,11 @@ gst_face_recog_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   self->frame_count++;
 
   attach_metas (self, buffer, &filter->in_info);
+  /* after the frame was copied for analysis: recognition sees the faces */
+  if (blur != GST_FACE_RECOG_BLUR_NONE)
+    blur_tracks (self, &frame, blur);
   if (draw)
-    draw_tracks (self, &frame);
+    draw_tracks (self, &frame, blur);
   gst_video_frame_unmap (&frame);
   return GST_FLOW_OK;
 }
@@ -1071,13 +1196,37 @@ gst_face_recog_start (GstBaseTransform *trans)
   g_autofree gchar *landmarks = g_strdup (self->landmark_model);
   g_autofree gchar *recognition = g_strdup (self->recognition_model);
   g_autofree gchar *gallery_location = g_strdup (self->gallery_location);
-  g_autofree gchar *gallery_schema = g_strdup (self->gallery_schema);
+  g_autofree gchar *conninfo = g_strdup (self->conninfo);
+  g_autofree gchar *gallery_schema = g_strdup (self->schema);
   gdouble detect_threshold = self->detect_threshold;
   guint min_votes = self->min_votes, max_misses = self->max_misses;
   gdouble iou = self->iou_threshold;
   gboolean synchronous = self->synchronous;
   gint nice = self->worker_nice;
   GST_OBJECT_UNLOCK (self);
+
+  /* One gallery: photos or a file in `gallery`, or the database named by
+   * `conninfo` (as attendancesink's); a conninfo in `gallery` is still
+   * accepted, as before `conninfo` existed. */
+  if (conninfo && *conninfo) {
+    if (gallery_location && *gallery_location) {
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, SETTINGS,
+          ("Both gallery and conninfo are set: a recogniser reads one "
+           "gallery, photos or a file (gallery) or the database (conninfo)"),
+          (NULL));
+      return FALSE;
+    }
+    if (!sx_gallery_location_is_db (conninfo)) {
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, SETTINGS,
+          ("conninfo is neither a postgresql:// URI nor key=value pairs"),
+          (NULL));
+      return FALSE;
+    }
+    g_free (gallery_location);
+    gallery_location = g_steal_pointer (&conninfo);
+  }
 
   self->analyzer = sx_analyzer_new (landmarks, recognition, &error);
   if (!self->analyzer) {
@@ -1087,6 +1236,8 @@ gst_face_recog_start (GstBaseTransform *trans)
         ("landmark-model=%s recognition-model=%s", landmarks, recognition));
     return FALSE;
   }
+  GST_INFO_OBJECT (self, "models: landmarks %s, recognition %s", landmarks,
+                   recognition);
   /* the element scans regions (min-face-size), never the analyzer's
    * whole-frame upsampling */
   sx_analyzer_set_detection (self->analyzer, 0, detect_threshold);
@@ -1224,9 +1375,16 @@ gst_face_recog_set_property (GObject *object, guint prop_id,
       g_free (self->gallery_location);
       self->gallery_location = g_value_dup_string (value);
       break;
-    case PROP_GALLERY_SCHEMA:
-      g_free (self->gallery_schema);
-      self->gallery_schema = g_value_dup_string (value);
+    case PROP_CONNINFO:
+      g_free (self->conninfo);
+      self->conninfo = g_value_dup_string (value);
+      break;
+    case PROP_SCHEMA:
+    case PROP_GALLERY_SCHEMA: /* deprecated name of schema */
+      g_free (self->schema);
+      self->schema = g_value_dup_string (value);
+      if (self->schema == NULL)
+        self->schema = g_strdup (DEFAULT_SCHEMA);
       break;
     case PROP_LANDMARK_MODEL:
       g_free (self->landmark_model);
@@ -1271,6 +1429,9 @@ gst_face_recog_set_property (GObject *object, guint prop_id,
     case PROP_REDESCRIBE_AFTER:
       self->redescribe_after = g_value_get_uint (value);
       break;
+    case PROP_BLUR:
+      self->blur = g_value_get_enum (value);
+      break;
     case PROP_DRAW:
       self->draw = g_value_get_boolean (value);
       break;
@@ -1293,11 +1454,22 @@ gst_face_recog_get_property (GObject *object, guint prop_id, GValue *value,
   }
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
+    /* Readable, but a password is redacted: property dumps end up in
+     * logs. */
     case PROP_GALLERY:
-      g_value_set_string (value, self->gallery_location);
+      g_value_take_string (value,
+                           sx_gallery_location_is_db (self->gallery_location)
+                               ? sx_db_redact_conninfo (self->gallery_location)
+                               : g_strdup (self->gallery_location));
       break;
+    case PROP_CONNINFO:
+      g_value_take_string (value, self->conninfo
+                                      ? sx_db_redact_conninfo (self->conninfo)
+                                      : NULL);
+      break;
+    case PROP_SCHEMA:
     case PROP_GALLERY_SCHEMA:
-      g_value_set_string (value, self->gallery_schema);
+      g_value_set_string (value, self->schema);
       break;
     case PROP_LANDMARK_MODEL:
       g_value_set_string (value, self->landmark_model);
@@ -1338,6 +1510,9 @@ gst_face_recog_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_REDESCRIBE_AFTER:
       g_value_set_uint (value, self->redescribe_after);
       break;
+    case PROP_BLUR:
+      g_value_set_enum (value, self->blur);
+      break;
     case PROP_DRAW:
       g_value_set_boolean (value, self->draw);
       break;
@@ -1354,7 +1529,8 @@ gst_face_recog_finalize (GObject *object)
   GstFaceRecog *self = GST_FACE_RECOG (object);
 
   g_free (self->gallery_location);
-  g_free (self->gallery_schema);
+  g_free (self->conninfo);
+  g_free (self->schema);
   g_free (self->landmark_model);
   g_free (self->recognition_model);
   g_array_unref (self->job.known);
@@ -1387,18 +1563,31 @@ gst_face_recog_class_init (GstFaceRecogClass *klass)
       gobject_class, PROP_GALLERY,
       g_param_spec_string (
           "gallery", "Gallery",
-          "Enrolled people: a folder of photos (one sub-folder per person, "
-          "or <id>_<name>.jpg files), a descriptor file written by "
-          "surveillx-enroll, or a PostgreSQL conninfo/URI (reloaded live on "
-          "NOTIFY)",
+          "Enrolled people without a database: a folder of photos (one "
+          "sub-folder per person, or <id>_<name>.jpg files) or a descriptor "
+          "file written by surveillx-enroll (a PostgreSQL conninfo is still "
+          "accepted here; use conninfo)",
           DEFAULT_GALLERY, rw));
   g_object_class_install_property (
-      gobject_class, PROP_GALLERY_SCHEMA,
+      gobject_class, PROP_CONNINFO,
       g_param_spec_string (
-          "gallery-schema", "Gallery schema",
-          "PostgreSQL schema of the students and descriptors tables (for a "
-          "database gallery)",
-          DEFAULT_GALLERY_SCHEMA, rw));
+          "conninfo", "Connection info",
+          "Enrolled people from PostgreSQL, reloaded live on NOTIFY: a libpq "
+          "URI (postgresql://...) or key=value string, as attendancesink's "
+          "conninfo (NULL: no database gallery); read back with the "
+          "password redacted",
+          DEFAULT_CONNINFO, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_SCHEMA,
+      g_param_spec_string ("schema", "Schema",
+                           "PostgreSQL schema holding the surveillx tables "
+                           "(for a database gallery)",
+                           DEFAULT_SCHEMA, rw));
+  g_object_class_install_property (
+      gobject_class, PROP_GALLERY_SCHEMA,
+      g_param_spec_string ("gallery-schema", "Gallery schema",
+                           "Deprecated: use schema (the same setting)",
+                           DEFAULT_SCHEMA, rw | G_PARAM_DEPRECATED));
   g_autofree gchar *recognition_default = sx_models_default_recognition ();
   g_object_class_install_property (
       gobject_class, PROP_LANDMARK_MODEL,
@@ -1507,6 +1696,15 @@ gst_face_recog_class_init (GstFaceRecogClass *klass)
           "confirmed, red: unknown)",
           DEFAULT_DRAW, rw_playing));
   g_object_class_install_property (
+      gobject_class, PROP_BLUR,
+      g_param_spec_enum (
+          "blur", "Blur",
+          "Faces pixelated in the video going downstream (after analysis, "
+          "before drawing): unknown hides visitors and students without "
+          "consent from the dashboard, named faces stay visible. A face is "
+          "hidden from the first analysis that finds it on",
+          GST_TYPE_FACE_RECOG_BLUR, DEFAULT_BLUR, rw_playing));
+  g_object_class_install_property (
       gobject_class, PROP_STATS,
       g_param_spec_boxed (
           "stats", "Statistics",
@@ -1540,7 +1738,8 @@ gst_face_recog_class_init (GstFaceRecogClass *klass)
 static void
 gst_face_recog_init (GstFaceRecog *self)
 {
-  self->gallery_schema = g_strdup (DEFAULT_GALLERY_SCHEMA);
+  self->conninfo = g_strdup (DEFAULT_CONNINFO);
+  self->schema = g_strdup (DEFAULT_SCHEMA);
   self->landmark_model = g_strdup (sx_models_default_landmarks ());
   self->recognition_model = sx_models_default_recognition ();
   self->threshold = DEFAULT_THRESHOLD;
@@ -1558,6 +1757,7 @@ gst_face_recog_init (GstFaceRecog *self)
   self->redescribe_after = DEFAULT_REDESCRIBE_AFTER;
   self->job.known = g_array_new (FALSE, FALSE, sizeof (KnownFace));
   self->draw = DEFAULT_DRAW;
+  self->blur = DEFAULT_BLUR;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);

@@ -275,6 +275,35 @@ sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
 }
 
 void
+sx_tracker_forget (SxTracker *tracker, SxTrackerKnownFunc known,
+                   gpointer user_data)
+{
+  for (guint i = 0; i < tracker->tracks->len; i++) {
+    SxTrack *t = g_ptr_array_index (tracker->tracks, i);
+    gboolean forgot = FALSE;
+
+    for (guint v = 0; v < t->window_len; v++)
+      if (t->window_ids[v] && !known (t->window_ids[v], user_data)) {
+        /* not a vote for anybody: the face was not named by it */
+        t->window_ids[v] = NULL;
+        t->window_distances[v] = -1.0;
+        forgot = TRUE;
+      }
+    if (t->match_id && !known (t->match_id, user_data)) {
+      t->match_id = NULL;
+      t->match_distance = G_MAXDOUBLE;
+    }
+    if (t->id && !known (t->id, user_data))
+      forgot = TRUE;
+    if (!forgot)
+      continue;
+    t->has_reference = FALSE;
+    track_decide (t, tracker->min_votes);
+    t->name = t->id ? g_hash_table_lookup (tracker->names, t->id) : NULL;
+  }
+}
+
+void
 sx_tracker_age (SxTracker *tracker)
 {
   for (guint i = 0; i < tracker->tracks->len; i++)

@@ -87,6 +87,16 @@ void sx_tracker_set_params (SxTracker *tracker, guint min_votes,
 void sx_tracker_update (SxTracker *tracker, const SxTrackObservation *faces,
                         guint n_faces);
 
+/* Whether @id is still someone the recogniser may name. */
+typedef gboolean (*SxTrackerKnownFunc) (const gchar *id, gpointer user_data);
+
+/* Drops every vote for, and every name of, an id @known denies (a student
+ * removed, or whose consent was withdrawn, since the votes were cast), so
+ * no track keeps naming them: the track is unknown until analyses name it
+ * again. Its appearance is forgotten too, so the name is not carried. */
+void sx_tracker_forget (SxTracker *tracker, SxTrackerKnownFunc known,
+                        gpointer user_data);
+
 /* Marks every track as carried forward (no longer fresh). */
 void sx_tracker_age (SxTracker *tracker);
 

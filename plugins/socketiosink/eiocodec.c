@@ -418,35 +418,3 @@ sx_sio_packet_encode (SxSioPacketType type, guint attachments, const gchar *nsp,
     g_string_append (s, json_data);
   return g_string_free (s, FALSE);
 }
-
-void
-sx_json_append_string (GString *out, const gchar *s)
-{
-  g_string_append_c (out, '"');
-  for (; *s; s++) {
-    guchar c = (guchar)*s;
-    switch (c) {
-      case '"':
-        g_string_append (out, "\\\"");
-        break;
-      case '\\':
-        g_string_append (out, "\\\\");
-        break;
-      case '\n':
-        g_string_append (out, "\\n");
-        break;
-      case '\r':
-        g_string_append (out, "\\r");
-        break;
-      case '\t':
-        g_string_append (out, "\\t");
-        break;
-      default:
-        if (c < 0x20)
-          g_string_append_printf (out, "\\u%04x", c);
-        else
-          g_string_append_c (out, (gchar)c);
-    }
-  }
-  g_string_append_c (out, '"');
-}

@@ -8,6 +8,8 @@
 #define SX_EIOCODEC_H
 
 #include <glib.h>
+
+#include "sxjson.h" /* sx_json_append_string(), for the payloads */
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -100,9 +102,6 @@ void sx_sio_packet_append_header (GString *out, SxSioPacketType type,
 gchar *sx_sio_packet_encode (SxSioPacketType type, guint attachments,
                              const gchar *nsp, gint64 ack_id,
                              const gchar *json_data);
-
-/* Appends @s as a JSON string literal (quoted, escaped). */
-void sx_json_append_string (GString *out, const gchar *s);
 
 /* Parses JSON a server sent: sx_json_check() first (JSON tokens only,
  * bounded nesting: json-glib recurses and accepts comments), then

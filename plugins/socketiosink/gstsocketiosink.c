@@ -36,6 +36,7 @@
 #include "gstsocketiosink.h"
 #include "sioclient.h"
 #include <surveillx/faceresult.h>
+#include "sxcameraid.h"
 #include "sxfacemeta.h"
 
 #include <gst/video/video.h>
@@ -48,7 +49,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_socketio_sink_debug);
 #define DEFAULT_URL "http://127.0.0.1:5000"
 #define DEFAULT_NAMESPACE "/stream"
 #define DEFAULT_EVENT "frame"
-#define DEFAULT_CAMERA_ID "1"
+#define DEFAULT_CAMERA_ID NULL
 #define DEFAULT_BINARY FALSE
 #define DEFAULT_TRANSPORT SX_SIO_TRANSPORT_AUTO
 #define DEFAULT_RECONNECT_DELAY 500
@@ -311,6 +312,7 @@ gst_socketio_sink_start (GstBaseSink *sink)
   GPtrArray *headers[2];
   guint connect_timeout;
   SxSioClient *client;
+  gchar *camera_id;
 
   headers[0] = g_ptr_array_new ();
   headers[1] = g_ptr_array_new ();
@@ -342,9 +344,17 @@ gst_socketio_sink_start (GstBaseSink *sink)
   cfg.max_incoming_payload = self->max_incoming_size;
   cfg.exclusive = !self->shared_connection;
   connect_timeout = self->connect_timeout;
-  g_free (self->camera_id_json);
-  self->camera_id_json = camera_id_to_json (self->camera_id);
+  camera_id = g_strdup (self->camera_id);
   GST_OBJECT_UNLOCK (self);
+
+  /* outside the lock: it locks each parent on the way up */
+  gchar *resolved = sx_camera_id_resolve (GST_ELEMENT (self), camera_id);
+  g_free (camera_id);
+  GST_OBJECT_LOCK (self);
+  g_free (self->camera_id_json);
+  self->camera_id_json = camera_id_to_json (resolved);
+  GST_OBJECT_UNLOCK (self);
+  g_free (resolved);
 
   g_ptr_array_add (headers[0], NULL);
   g_ptr_array_add (headers[1], NULL);
@@ -693,8 +703,6 @@ gst_socketio_sink_set_property (GObject *object, guint prop_id,
     case PROP_CAMERA_ID:
       g_free (self->camera_id);
       self->camera_id = g_value_dup_string (value);
-      if (!self->camera_id)
-        self->camera_id = g_strdup ("");
       break;
     case PROP_TLS_CA_FILE:
       g_free (self->tls_ca_file);
@@ -911,7 +919,8 @@ gst_socketio_sink_class_init (GstSocketioSinkClass *klass)
       g_param_spec_string (
           "camera-id", "Camera id",
           "camera_id of the payload: a JSON number when it is all digits, "
-          "else a string",
+          "else a string (NULL or empty: the name of the pipeline, which the "
+          "launcher names after the camera)",
           DEFAULT_CAMERA_ID, rw));
   g_object_class_install_property (
       gobject_class, PROP_AUTH,

@@ -274,7 +274,7 @@ connection_new (const SxSioConfig *cfg, GError **error)
 
   if (!build_bases (c->cfg.url, &c->http_base, &c->ws_base, error))
     goto fail;
-  if (c->cfg.tls_ca_file) {
+  if (c->cfg.tls_ca_file && *c->cfg.tls_ca_file) { /* "": the system's */
     GError *tls_error = NULL;
 
     c->tls_database = g_tls_file_database_new (c->cfg.tls_ca_file, &tls_error);

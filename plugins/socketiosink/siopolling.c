@@ -173,34 +173,47 @@ handle_poll_payload (SxSioConnection *c, GBytes *body)
   return alive;
 }
 
-static void
-poll_get_cb (GObject *source, GAsyncResult *res, gpointer data)
+/* The end of one polling request, @op's. FALSE: the connection was torn
+ * down meanwhile and nothing is left to do. TRUE: either @body holds a 200
+ * response's body, or @failure says why there is none (free both). */
+static gboolean
+finish_request (GAsyncResult *res, SxSioOp *op, GBytes **body, gchar **failure)
 {
-  SxSioOp *op = data;
-  SxSioConnection *c = op->conn;
   GError *error = NULL;
   gboolean live = sx_sio_op_finish (op);
-  GBytes *body = send_and_read_bounded_finish (res, &error);
+  GBytes *received = send_and_read_bounded_finish (res, &error);
   guint status = soup_message_get_status (op->msg);
 
   sx_sio_op_free (op);
-  if (!live) {
-    g_clear_error (&error);
-    if (body)
-      g_bytes_unref (body);
-    return;
-  }
-  c->get_busy = FALSE;
-  if (!body || status != SOUP_STATUS_OK) {
-    gchar *reason = g_strdup_printf ("polling GET failed: %s",
-                                     error ? error->message
-                                           : soup_status_get_phrase (status));
+  *body = NULL;
+  *failure = NULL;
+  if (live && received && status == SOUP_STATUS_OK)
+    *body = g_steal_pointer (&received);
+  else if (live)
+    *failure
+        = g_strdup (error ? error->message : soup_status_get_phrase (status));
+  g_clear_error (&error);
+  if (received)
+    g_bytes_unref (received);
+  return live;
+}
 
-    g_clear_error (&error);
-    if (body)
-      g_bytes_unref (body);
+static void
+poll_get_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  SxSioConnection *c = ((SxSioOp *)data)->conn;
+  GBytes *body;
+  gchar *failure;
+
+  if (!finish_request (res, data, &body, &failure))
+    return;
+  c->get_busy = FALSE;
+  if (failure) {
+    gchar *reason = g_strdup_printf ("polling GET failed: %s", failure);
+
     sx_sio_connection_lost (c, reason);
     g_free (reason);
+    g_free (failure);
     return;
   }
   if (handle_poll_payload (c, body))
@@ -227,27 +240,19 @@ sx_sio_polling_get (SxSioConnection *c)
 static void
 poll_post_cb (GObject *source, GAsyncResult *res, gpointer data)
 {
-  SxSioOp *op = data;
-  SxSioConnection *c = op->conn;
-  GError *error = NULL;
-  gboolean live = sx_sio_op_finish (op);
-  GBytes *body = send_and_read_bounded_finish (res, &error);
-  guint status = soup_message_get_status (op->msg);
+  SxSioConnection *c = ((SxSioOp *)data)->conn;
+  GBytes *body;
+  gchar *failure;
 
-  sx_sio_op_free (op);
-  if (body)
-    g_bytes_unref (body);
-  if (!live) {
-    g_clear_error (&error);
+  if (!finish_request (res, data, &body, &failure))
     return;
-  }
+  if (body) /* "ok" */
+    g_bytes_unref (body);
   c->post_busy = FALSE;
-  if (error || status != SOUP_STATUS_OK) {
-    gchar *reason = g_strdup_printf ("polling POST failed: %s",
-                                     error ? error->message
-                                           : soup_status_get_phrase (status));
+  if (failure) {
+    gchar *reason = g_strdup_printf ("polling POST failed: %s", failure);
 
-    g_clear_error (&error);
+    g_free (failure);
     if (c->stopping)
       g_main_loop_quit (c->loop);
     else
@@ -309,30 +314,19 @@ post_flush (SxSioConnection *c)
 static void
 poll_open_cb (GObject *source, GAsyncResult *res, gpointer data)
 {
-  SxSioOp *op = data;
-  SxSioConnection *c = op->conn;
-  GError *error = NULL;
-  gboolean live = sx_sio_op_finish (op);
-  GBytes *body = send_and_read_bounded_finish (res, &error);
-  guint status = soup_message_get_status (op->msg);
+  SxSioConnection *c = ((SxSioOp *)data)->conn;
+  GBytes *body;
+  gchar *failure;
 
-  sx_sio_op_free (op);
-  if (!live) {
-    g_clear_error (&error);
-    if (body)
-      g_bytes_unref (body);
+  if (!finish_request (res, data, &body, &failure))
     return;
-  }
-  if (!body || status != SOUP_STATUS_OK) {
-    gchar *reason = g_strdup_printf (
-        "polling handshake with %s failed: %s", c->cfg.url,
-        error ? error->message : soup_status_get_phrase (status));
+  if (failure) {
+    gchar *reason = g_strdup_printf ("polling handshake with %s failed: %s",
+                                     c->cfg.url, failure);
 
-    g_clear_error (&error);
-    if (body)
-      g_bytes_unref (body);
     sx_sio_connection_lost (c, reason);
     g_free (reason);
+    g_free (failure);
     return;
   }
   c->polling = TRUE;

@@ -1234,6 +1234,161 @@ remove_galleries (void)
   g_free (gallery3_file);
 }
 
+/* ---- blur ----------------------------------------------------------- */
+
+static gdouble
+face_iou (const GstStructure *a, const GstStructure *b)
+{
+  gint ax, ay, bx, by;
+  guint aw, ah, bw, bh;
+  g_assert_true (gst_structure_get (a, "x", G_TYPE_INT, &ax, "y", G_TYPE_INT,
+                                    &ay, "width", G_TYPE_UINT, &aw, "height",
+                                    G_TYPE_UINT, &ah, NULL));
+  g_assert_true (gst_structure_get (b, "x", G_TYPE_INT, &bx, "y", G_TYPE_INT,
+                                    &by, "width", G_TYPE_UINT, &bw, "height",
+                                    G_TYPE_UINT, &bh, NULL));
+  gint ix = MAX (0, MIN (ax + (gint)aw, bx + (gint)bw) - MAX (ax, bx));
+  gint iy = MAX (0, MIN (ay + (gint)ah, by + (gint)bh) - MAX (ay, by));
+  gdouble inter = (gdouble)ix * iy;
+  return inter / ((gdouble)aw * ah + (gdouble)bw * bh - inter);
+}
+
+/* The faces a second, unblurred recogniser (every person enrolled) finds
+ * in @buffer. */
+static GPtrArray *
+faces_found_again (GstBuffer *buffer, GstCaps *caps)
+{
+  g_autofree gchar *caps_text = gst_caps_to_string (caps);
+  g_autofree gchar *desc = g_strdup_printf (
+      "appsrc name=src caps=\"%s\" format=time ! facerecog name=rec "
+      "synchronous=true min-votes=1 gallery=\"%s\" ! appsink name=out",
+      caps_text, gallery_file);
+  g_autoptr (GPtrArray) feed = g_ptr_array_new ();
+  g_ptr_array_add (feed, buffer);
+  RunResult r;
+  run_pipeline_fed (desc, feed, &r);
+  g_assert_null (r.error);
+  g_assert_cmpuint (r.metas->len, ==, 1);
+  GPtrArray *faces = g_ptr_array_ref (g_ptr_array_index (r.metas, 0));
+  run_result_clear (&r);
+  return faces;
+}
+
+/* bbt4.jpg through a recogniser that knows only amy, with @blur: the
+ * faces it reported (box + label) and those a recogniser knowing everyone
+ * finds in its output. */
+static void
+blur_and_look_again (const gchar *format, const gchar *blur,
+                     const gchar *amy_only, GPtrArray **reported,
+                     GPtrArray **found)
+{
+  g_autofree gchar *path = sx_test_faces_path ("bbt4.jpg");
+  g_autofree gchar *desc = g_strdup_printf (
+      "filesrc location=\"%s\" ! jpegdec ! videoconvert ! "
+      "video/x-raw,format=%s ! facerecog name=rec synchronous=true "
+      "min-votes=1 blur=%s gallery=\"%s\" ! appsink name=out",
+      path, format, blur, amy_only);
+  g_autoptr (GError) error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstSample *sample
+      = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 30 * GST_SECOND);
+  g_assert_nonnull (sample);
+  *reported = buffer_faces (gst_sample_get_buffer (sample));
+  /* the pixels only: the first recogniser's metas are not the second's */
+  GstBuffer *pixels = gst_buffer_new ();
+  g_assert_true (gst_buffer_copy_into (pixels, gst_sample_get_buffer (sample),
+                                       GST_BUFFER_COPY_MEMORY
+                                           | GST_BUFFER_COPY_DEEP
+                                           | GST_BUFFER_COPY_TIMESTAMPS,
+                                       0, -1));
+  *found = faces_found_again (pixels, gst_sample_get_caps (sample));
+  gst_buffer_unref (pixels);
+  gst_sample_unref (sample);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+}
+
+static const GstStructure *
+overlapping (GPtrArray *faces, const GstStructure *face)
+{
+  for (guint i = 0; i < faces->len; i++)
+    if (face_iou (g_ptr_array_index (faces, i), face) > 0.3)
+      return g_ptr_array_index (faces, i);
+  return NULL;
+}
+
+/* blur=unknown: the faces of people not enrolled lose their detail (a
+ * detector finds no face there any more) while amy stays visible and
+ * recognisable; blur=none changes nothing (the check can fail); blur=all
+ * leaves no face to find. Packed RGB and subsampled I420 alike. */
+static void
+test_blur (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SxGallery) everyone = sx_gallery_load_file (gallery_file, &error);
+  g_assert_no_error (error);
+  SxGallery *amy = sx_gallery_ref (everyone);
+  for (guint i = 0; i < G_N_ELEMENTS (people); i++)
+    if (!g_str_equal (people[i], "amy")) {
+      SxGallery *fewer = sx_gallery_copy_without (amy, people[i]);
+      sx_gallery_unref (amy);
+      amy = fewer;
+    }
+  g_assert_cmpuint (sx_gallery_n_people (amy), ==, 1);
+  g_autofree gchar *dir = g_dir_make_tmp ("sx-blur-XXXXXX", NULL);
+  g_autofree gchar *amy_only = g_build_filename (dir, "amy.json", NULL);
+  g_assert_true (sx_gallery_save_file (amy, amy_only, &error));
+  sx_gallery_unref (amy);
+
+  static const gchar *formats[] = { "RGB", "I420" };
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++) {
+    GPtrArray *reported, *found;
+
+    blur_and_look_again (formats[f], "none", amy_only, &reported, &found);
+    for (guint i = 0; i < reported->len; i++)
+      g_assert_nonnull (overlapping (found, g_ptr_array_index (reported, i)));
+    g_ptr_array_unref (reported);
+    g_ptr_array_unref (found);
+
+    blur_and_look_again (formats[f], "unknown", amy_only, &reported, &found);
+    guint named = 0, hidden = 0;
+    for (guint i = 0; i < reported->len; i++) {
+      const GstStructure *face = g_ptr_array_index (reported, i);
+      const gchar *label = gst_structure_get_string (face, SX_FACE_FIELD_LABEL);
+      const GstStructure *again = overlapping (found, face);
+      g_test_message (
+          "%s: %s -> %s", formats[f], label,
+          again ? gst_structure_get_string (again, SX_FACE_FIELD_LABEL)
+                : "(no face)");
+      if (g_str_equal (label, "amy")) {
+        g_assert_nonnull (again);
+        g_assert_cmpstr (gst_structure_get_string (again, SX_FACE_FIELD_LABEL),
+                         ==, "amy");
+        named++;
+      } else {
+        g_assert_null (again);
+        hidden++;
+      }
+    }
+    g_assert_cmpuint (named, ==, 1);
+    g_assert_cmpuint (hidden, >=, 1);
+    g_ptr_array_unref (reported);
+    g_ptr_array_unref (found);
+
+    blur_and_look_again (formats[f], "all", amy_only, &reported, &found);
+    g_assert_cmpuint (reported->len, >=, 2);
+    g_assert_cmpuint (found->len, ==, 0);
+    g_ptr_array_unref (reported);
+    g_ptr_array_unref (found);
+  }
+  g_unlink (amy_only);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1260,6 +1415,7 @@ main (int argc, char **argv)
                    test_file_stops_while_waiting);
   g_test_add_func ("/facerecog/live-rate", test_live_rate);
   g_test_add_func ("/facerecog/draw", test_draw);
+  g_test_add_func ("/facerecog/blur", test_blur);
   g_test_add_func ("/facerecog/names-through-scaling",
                    test_names_through_scaling);
   g_test_add_func ("/facerecog/bad-input", test_bad_models_and_gallery);

@@ -240,10 +240,52 @@ test_carried_to_its_track (void)
   sx_tracker_free (tracker);
 }
 
+static gboolean
+not_ada (const gchar *id, gpointer user_data)
+{
+  return !g_str_equal (id, "ada");
+}
+
+/* Ada leaves the gallery (removed, consent withdrawn) while her track is
+ * confirmed: the track stops naming her at once, her votes are gone (one
+ * more analysis cannot confirm her from the old ones) and her appearance
+ * is forgotten, so the name is not carried either; bob keeps his. */
+static void
+test_forget (void)
+{
+  SxTracker *tracker = sx_tracker_new (2, 0.3, 2);
+  SxTrackObservation two[2]
+      = { face_at (0, 0, "ada", 0.3), face_at (300, 0, "bob", 0.3) };
+  sx_tracker_update (tracker, two, 2);
+  sx_tracker_update (tracker, two, 2);
+  GPtrArray *tracks = sx_tracker_tracks (tracker);
+  SxTrack *ada = g_ptr_array_index (tracks, 0);
+  SxTrack *bob = g_ptr_array_index (tracks, 1);
+  ada->has_reference = TRUE;
+  g_assert_true (ada->confirmed && bob->confirmed);
+
+  sx_tracker_forget (tracker, not_ada, NULL);
+  g_assert_null (ada->id);
+  g_assert_null (ada->name);
+  g_assert_null (ada->match_id);
+  g_assert_false (ada->confirmed);
+  g_assert_false (ada->has_reference);
+  g_assert_cmpstr (bob->id, ==, "bob");
+  g_assert_true (bob->confirmed);
+  /* an analysis still matched against the old gallery votes once: not
+   * enough with min-votes 2, and forgotten again right after */
+  sx_tracker_update (tracker, two, 2);
+  g_assert_false (ada->confirmed);
+  sx_tracker_forget (tracker, not_ada, NULL);
+  g_assert_null (ada->id);
+  sx_tracker_free (tracker);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/tracker/forget", test_forget);
   g_test_add_func ("/tracker/iou", test_iou);
   g_test_add_func ("/tracker/votes-decide", test_votes_decide);
   g_test_add_func ("/tracker/unknown-majority", test_unknown_majority);

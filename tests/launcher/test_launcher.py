@@ -218,20 +218,26 @@ class Env:
             self.tmp, 'camera-%s.log' % name))
 
     def start_launcher(self, pipe, extra=(), env_extra=None,
-                       address=ADDR, wrapper=()):
+                       address=ADDR, wrapper=(), launcher=LAUNCHER,
+                       unset=()):
+        """`pipe`: a file of pipelines/, or, with a launcher given, what
+        its command line names (an installed pipe file)."""
         env = dict(os.environ)
-        env.setdefault('SURVEILLX_MODEL_DIR',
-                       os.path.join(SOURCE_ROOT, 'models'))
+        if launcher == LAUNCHER:
+            env.setdefault('SURVEILLX_MODEL_DIR',
+                           os.path.join(SOURCE_ROOT, 'models'))
+            pipe = os.path.join(SOURCE_ROOT, 'pipelines', pipe)
+        for name in unset:
+            env.pop(name, None)
         env['SURVEILLX_GALLERY'] = self.gallery
         env['SURVEILLX_SIO_URL'] = 'http://127.0.0.1:%d' % self.sio_port
         env['XDG_STATE_HOME'] = os.path.join(self.tmp, 'state')
         env.update(env_extra or {})
         log = os.path.join(self.tmp, 'launcher.log')
         self.launcher = self.procs.start(
-            list(wrapper) + [LAUNCHER] +
+            list(wrapper) + [launcher] +
             (['--address', address] if address else []) +
-            ['--port', '0', '--ice-address',
-             ADDR, os.path.join(SOURCE_ROOT, 'pipelines', pipe)] +
+            ['--port', '0', '--ice-address', ADDR, pipe] +
             list(extra), log, env=env)
 
         def listening():
@@ -1788,7 +1794,105 @@ def case_main_job(env):
         job.kill_leftovers()
 
 
+def case_installed(env):
+    """`meson install` into a staging root, then run as installed: the
+    installed launcher, given the pipe file by name as its systemd unit
+    does, with the installed plugin and model (GST_PLUGIN_PATH and
+    SURVEILLX_MODEL_DIR unset, a fresh registry); a camera streams through
+    it and its faces are named. The installed systemd units pass
+    systemd-analyze verify."""
+    root = os.path.join(env.tmp, 'root')
+    r = subprocess.run(['meson', 'install', '-C', BUILD_ROOT, '--destdir',
+                        root, '--no-rebuild', '--quiet'],
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, 'meson install into a staging root (%s)'
+          % r.stderr[-500:])
+    options = json.loads(subprocess.run(
+        ['meson', 'introspect', '--buildoptions', BUILD_ROOT],
+        capture_output=True, text=True, check=True).stdout)
+    option = {o['name']: o['value'] for o in options}
+    staged = root + option['prefix']
+    launcher = os.path.join(staged, option['bindir'], 'surveillx-launcher')
+    plugin = os.path.join(staged, option['libdir'], 'gstreamer-1.0',
+                          'libgstsurveillx.so')
+    share = os.path.join(staged, option['datadir'], 'surveillx')
+    units = os.path.join(staged, 'lib', 'systemd', 'system')
+    expected = [launcher, plugin,
+                os.path.join(share, 'pipelines', 'classroom.pipe'),
+                os.path.join(share, 'pipelines', 'preview.pipe'),
+                os.path.join(share, 'publisher.html'),
+                os.path.join(share, 'launcher.conf.example'),
+                os.path.join(share, 'models',
+                             'dlib_face_recognition_resnet_model_v1.dat'),
+                os.path.join(units, 'surveillx-launcher@.service'),
+                os.path.join(units, 'surveillx-retention.service'),
+                os.path.join(units, 'surveillx-retention.timer'),
+                os.path.join(staged, 'lib', 'sysusers.d', 'surveillx.conf'),
+                os.path.join(staged, option['datadir'], 'doc',
+                             'surveillx-gst', 'privacy.md')]
+    missing = [p for p in expected if not os.path.exists(p)]
+    check(not missing, 'installed: launcher, plugin, pipe files, page, '
+          'model, units, sysusers, docs (missing %s)' % missing)
+
+    # systemd-analyze reads the units in the staging root, which needs
+    # systemd's own units beside ours
+    shutil.copytree('/lib/systemd/system',
+                    os.path.join(root, 'lib', 'systemd', 'system'),
+                    symlinks=True, dirs_exist_ok=True)
+    shutil.copy(os.path.join(units, 'surveillx-launcher@.service'),
+                os.path.join(units, 'surveillx-launcher@preview.service'))
+    for unit in ('surveillx-launcher@preview.service',
+                 'surveillx-retention.service', 'surveillx-retention.timer'):
+        r = subprocess.run(['systemd-analyze', 'verify', '--man=no',
+                            '--root=' + root, os.path.join(units, unit)],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and not r.stderr.strip()
+              and not r.stdout.strip(),
+              'systemd-analyze verify %s: clean (%s%s)'
+              % (unit, r.stdout, r.stderr))
+
+    # systemd's side of Type=notify: a datagram socket in NOTIFY_SOCKET
+    notify_path = os.path.join(env.tmp, 'notify')
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(30)
+    env.start_dashboard()
+    env.start_launcher('preview', launcher=launcher,
+                       unset=('GST_PLUGIN_PATH', 'GST_PLUGIN_PATH_1_0',
+                              'SURVEILLX_MODEL_DIR'),
+                       env_extra={'GST_REGISTRY_1_0':
+                                  os.path.join(env.tmp, 'registry.bin'),
+                                  'GST_DEBUG': 'facerecog:4',
+                                  'NOTIFY_SOCKET': notify_path})
+    ready = notify.recv(4096).decode()
+    check(ready.startswith('READY=1\n') and 'STATUS=listening on' in ready,
+          'the service manager is told it is ready (%r)' % ready)
+    with open('/proc/%d/maps' % env.launcher.pid) as f:
+        maps = f.read()
+    check(plugin in maps and os.path.join(BUILD_ROOT, 'plugins') not in maps,
+          'the installed plugin is loaded, not the build tree\'s')
+    cam = env.camera('room-i', 'bbt4', 25)
+    check(bool(wait_for(lambda: len(env.frames('room-i')) >= 20, 60)),
+          'room-i: frames arrive through the installed launcher')
+    check_frames(env, 'room-i', 'bbt4')
+    with open(env.launcher.log) as f:
+        loaded = [line.split('recognition ', 1)[1].strip()
+                  for line in f if 'models: landmarks' in line]
+    model = os.path.join(share, 'models',
+                         'dlib_face_recognition_resnet_model_v1.dat')
+    check(loaded and all(os.path.realpath(p) == os.path.realpath(model)
+                         for p in loaded),
+          'facerecog loaded the installed model (%s)' % loaded)
+    cam.wait(timeout=60)
+    check(env.stop_launcher() == 0, 'the installed launcher exits 0 on '
+          'SIGTERM')
+    stopping = notify.recv(4096).decode()
+    check(stopping == 'STOPPING=1', 'and says it is stopping (%r)' % stopping)
+    notify.close()
+
+
 CASES = {
+    'installed': case_installed,
     'preview': case_preview,
     'two-cameras': case_two_cameras,
     'bad-requests': case_bad_requests,

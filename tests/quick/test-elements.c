@@ -7,7 +7,11 @@
  *  - NULL -> PAUSED -> NULL for each element, servers unreachable;
  *  - facerecog names a face on one frame (synchronous=true);
  *  - attendancesink with its database unreachable keeps a sighting in its
- *    spool.
+ *    spool;
+ *  - names that read the same: without camera-id a sink takes its
+ *    pipeline's name; facerecog's database gallery is conninfo + schema as
+ *    attendancesink's (gallery-schema the deprecated name), one gallery at a
+ *    time, passwords redacted on read-back.
  */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -231,14 +235,76 @@ test_attendancesink_spool (void)
   g_rmdir (dir);
 }
 
+/* Without camera-id, attendancesink (and socketiosink: its suite checks
+ * the payload) reports for the pipeline, named after the camera by the
+ * launcher, even from inside a bin; the default spool is named after it. */
+static void
+test_camera_id_from_pipeline (void)
+{
+  GstElement *pipeline = gst_pipeline_new ("room-9");
+  GstElement *bin = gst_bin_new ("branch");
+  GstElement *sink = gst_element_factory_make ("attendancesink", NULL);
+  g_autofree gchar *spool = g_build_filename (
+      g_get_user_state_dir (), "surveillx", "attendance-room-9.spool", NULL);
+
+  g_object_set (sink, "conninfo", "host=127.0.0.1 port=1 connect_timeout=1",
+                "flush-timeout", 100, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (bin), sink);
+  gst_bin_add (GST_BIN (pipeline), bin);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PAUSED), !=,
+                   GST_STATE_CHANGE_FAILURE);
+  g_assert_true (g_file_test (spool, G_FILE_TEST_EXISTS));
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_unlink (spool);
+}
+
+static void
+test_facerecog_gallery_settings (void)
+{
+  GstElement *recog = gst_element_factory_make ("facerecog", NULL);
+  g_autofree gchar *conninfo = NULL, *gallery = NULL, *schema = NULL;
+
+  /* the same names as attendancesink's, a password never read back */
+  g_object_set (recog, "conninfo",
+                "postgresql://sx:s3cret-pw@127.0.0.1:1/school", NULL);
+  g_object_get (recog, "conninfo", &conninfo, NULL);
+  g_assert_nonnull (strstr (conninfo, "127.0.0.1"));
+  g_assert_null (strstr (conninfo, "s3cret-pw"));
+  g_object_set (recog, "gallery", "host=127.0.0.1 password=s3cret-pw", NULL);
+  g_object_get (recog, "gallery", &gallery, NULL);
+  g_assert_null (strstr (gallery, "s3cret-pw"));
+  /* gallery-schema is the deprecated name of schema */
+  g_object_set (recog, "gallery-schema", "school_b", NULL);
+  g_object_get (recog, "schema", &schema, NULL);
+  g_assert_cmpstr (schema, ==, "school_b");
+  /* one gallery: a folder and a database at once is refused at start */
+  g_object_set (recog, "gallery", "/nonexistent-folder", NULL);
+  g_assert_cmpint (gst_element_set_state (recog, GST_STATE_PAUSED), ==,
+                   GST_STATE_CHANGE_FAILURE);
+  gst_element_set_state (recog, GST_STATE_NULL);
+  gst_object_unref (recog);
+}
+
 int
 main (int argc, char **argv)
 {
+  /* the default spool goes under XDG_STATE_HOME; GLib reads it once */
+  g_autofree gchar *state_dir = g_dir_make_tmp ("sx-quick-state-XXXXXX", NULL);
+  g_setenv ("XDG_STATE_HOME", state_dir, TRUE);
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/quick/properties-documented", test_properties_documented);
   g_test_add_func ("/quick/state-changes", test_state_changes);
   g_test_add_func ("/quick/facerecog/one-frame", test_facerecog_one_frame);
   g_test_add_func ("/quick/attendancesink/spool", test_attendancesink_spool);
-  return g_test_run ();
+  g_test_add_func ("/quick/camera-id/from-pipeline",
+                   test_camera_id_from_pipeline);
+  g_test_add_func ("/quick/facerecog/gallery-settings",
+                   test_facerecog_gallery_settings);
+  int status = g_test_run ();
+  g_autofree gchar *spool_dir = g_build_filename (state_dir, "surveillx", NULL);
+  g_rmdir (spool_dir);
+  g_rmdir (state_dir);
+  return status;
 }

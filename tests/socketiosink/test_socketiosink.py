@@ -247,6 +247,14 @@ def case_frames():
         server.get("/control/reset")
         run_frames(server, 5, camera="lab-2")
         assert_all_frames(server, 5, "lab-2", False)
+        # Without camera-id: the pipeline's name, as the launcher names each
+        # camera's pipeline (attendancesink falls back to the same)
+        server.get("/control/reset")
+        r = Run(SRC.format(n=5, live="") + sink_desc(server))
+        r.pipeline.set_name("room-12")
+        eos, _ = r.run()
+        check(eos, "pipeline without camera-id reached EOS")
+        assert_all_frames(server, 5, "room-12", False)
 
 
 def case_binary():
