@@ -71,19 +71,18 @@ detail (const gchar *first_key, ...)
   return g_string_free (s, FALSE);
 }
 
-/* Begins the transaction and runs @sql with $1 = @external_id and the
- * other @params; its first column counts the student's rows it touched,
- * and none is "No student". NULL on any failure, rolled back. */
+/* Begins the transaction and runs @sql with @params, $1 the student's
+ * external id; its first column counts the student's rows it touched, and
+ * none is "No student". NULL on any failure, rolled back. */
 static PGresult *
-begin_on_student (SxDb *db, const gchar *sql, const gchar *external_id,
-                  const gchar *param2, GError **error)
+begin_on_student (SxDb *db, const gchar *sql, gint n_params,
+                  const gchar *const *params, GError **error)
 {
-  const gchar *params[] = { external_id, param2 };
   if (!begin (db, error))
     return NULL;
-  PGresult *res = sx_db_exec (db, sql, param2 ? 2 : 1, params, error);
+  PGresult *res = sx_db_exec (db, sql, n_params, params, error);
   if (res && column_u64 (res, 0) == 0) {
-    no_student (external_id, error);
+    no_student (params[0], error);
     g_clear_pointer (&res, PQclear);
   }
   if (!res)
@@ -103,17 +102,20 @@ audit_and_commit (SxDb *db, const gchar *actor, const gchar *action,
 
 gboolean
 sx_student_consent (SxDb *db, const gchar *actor, const gchar *external_id,
-                    const gchar *source, GError **error)
+                    const gchar *source, const gchar *given, GError **error)
 {
   /* the source is the proof of consent: it is kept with the event */
+  const gchar *params[] = { external_id, source, given };
   PGresult *res = begin_on_student (
       db,
-      "WITH s AS (UPDATE students SET consent_given = now(),"
+      "WITH s AS (UPDATE students"
+      "  SET consent_given = COALESCE($3::timestamptz, now()),"
       "  consent_source = $2, consent_withdrawn = NULL"
-      "  WHERE external_id = $1 RETURNING 1)"
+      "  WHERE external_id = $1 RETURNING consent_given)"
       " SELECT (SELECT count(*) FROM s),"
-      "  jsonb_build_object('source', $2::text)::text",
-      external_id, source, error);
+      "  jsonb_build_object('source', $2::text,"
+      "   'given', (SELECT consent_given FROM s))::text",
+      3, params, error);
   if (!res)
     return FALSE;
   g_autofree gchar *d = g_strdup (PQgetvalue (res, 0, 1));
@@ -125,6 +127,7 @@ gboolean
 sx_student_withdraw (SxDb *db, const gchar *actor, const gchar *external_id,
                      guint *n_descriptors, GError **error)
 {
+  const gchar *params[] = { external_id };
   PGresult *res = begin_on_student (
       db,
       "WITH s AS (UPDATE students SET consent_withdrawn = now()"
@@ -132,7 +135,7 @@ sx_student_withdraw (SxDb *db, const gchar *actor, const gchar *external_id,
       " d AS (DELETE FROM face_descriptors"
       "  WHERE student IN (SELECT id FROM s) RETURNING 1)"
       " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)",
-      external_id, NULL, error);
+      1, params, error);
   if (!res)
     return FALSE;
   *n_descriptors = (guint)column_u64 (res, 1);
@@ -170,8 +173,9 @@ sx_student_remove (SxDb *db, const gchar *actor, const gchar *external_id,
         " d AS (DELETE FROM face_descriptors"
         "  WHERE student IN (SELECT id FROM s) RETURNING 1)"
         " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d), 0";
-  PGresult *res = begin_on_student (db, purge ? purge_sql : remove_sql,
-                                    external_id, NULL, error);
+  const gchar *params[] = { external_id };
+  PGresult *res
+      = begin_on_student (db, purge ? purge_sql : remove_sql, 1, params, error);
   if (!res)
     return FALSE;
   *n_descriptors = (guint)column_u64 (res, 1);
@@ -191,6 +195,7 @@ sx_student_export (SxDb *db, const gchar *actor, const gchar *external_id,
 {
   /* PostgreSQL writes the document: every row as it is stored, minus the
    * internal ids. */
+  const gchar *params[] = { external_id };
   PGresult *res = begin_on_student (
       db,
       "WITH s AS (SELECT * FROM students WHERE external_id = $1)"
@@ -211,7 +216,7 @@ sx_student_export (SxDb *db, const gchar *actor, const gchar *external_id,
       "  'audit_log', COALESCE((SELECT jsonb_agg("
       "     to_jsonb(g) - 'id' - 'external_id' ORDER BY g.id)"
       "   FROM audit_log g WHERE g.external_id = $1), '[]')))",
-      external_id, NULL, error);
+      1, params, error);
   if (!res)
     return NULL;
   gchar *json = g_strdup (PQgetvalue (res, 0, 1));

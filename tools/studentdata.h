@@ -21,10 +21,11 @@ gboolean sx_audit (SxDb *db, const gchar *actor, const gchar *action,
                    GError **error);
 
 /* Records consent for an enrolled student (e.g. one enrolled before consent
- * was recorded, or consenting again after a withdrawal). */
+ * was recorded, or consenting again after a withdrawal), given on @given (a
+ * date PostgreSQL reads) or now when NULL. */
 gboolean sx_student_consent (SxDb *db, const gchar *actor,
                              const gchar *external_id, const gchar *source,
-                             GError **error);
+                             const gchar *given, GError **error);
 
 /* Withdraws consent: the descriptors are deleted at once (every running
  * recogniser reloads on the NOTIFY and stops naming the student); the

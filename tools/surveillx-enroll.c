@@ -31,6 +31,7 @@ static gchar *opt_recognition;
 static gchar *opt_id;
 static gchar *opt_name;
 static gchar *opt_consent;
+static gchar *opt_consent_date;
 static gchar *opt_actor;
 static gboolean opt_purge;
 static gint opt_days = -1;
@@ -58,6 +59,8 @@ static GOptionEntry entries[]
           "Where the consent is recorded, for add, import and consent (e.g. "
           "\"form 2026-09 signed by parent\")",
           "SOURCE" },
+        { "consent-date", 0, 0, G_OPTION_ARG_STRING, &opt_consent_date,
+          "When the consent was given (YYYY-MM-DD, default now)", "DATE" },
         { "purge", 0, 0, G_OPTION_ARG_NONE, &opt_purge,
           "remove: erase the student, their attendance and what cameras "
           "still spool, not only their faces",
@@ -85,7 +88,8 @@ static const gchar summary[]
       "  remove --id ID --purge\n"
       "                       erase the student: faces, attendance, lesson\n"
       "                       places, and sightings cameras still spool\n"
-      "  consent --id ID --consent SOURCE   record consent\n"
+      "  consent --id ID --consent SOURCE [--consent-date YYYY-MM-DD]\n"
+      "                       record consent\n"
       "  withdraw --id ID     consent withdrawn: faces deleted at once, no\n"
       "                       camera names the student any more\n"
       "  export --id ID [FILE]  everything held about a student (JSON)\n"
@@ -111,6 +115,21 @@ actor (void)
     return opt_actor;
   const gchar *sudo_user = g_getenv ("SUDO_USER");
   return sudo_user && *sudo_user ? sudo_user : g_get_user_name ();
+}
+
+/* A calendar date, not after today: consent is recorded once given. */
+static gboolean
+consent_date_is_valid (const gchar *text)
+{
+  guint year, month, day;
+  gchar end;
+  if (sscanf (text, "%4u-%2u-%2u%c", &year, &month, &day, &end) != 3
+      || !g_date_valid_dmy ((GDateDay)day, (GDateMonth)month, (GDateYear)year))
+    return FALSE;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) date
+      = g_date_time_new_local ((gint)year, (gint)month, (gint)day, 0, 0, 0);
+  return date && g_date_time_compare (date, now) <= 0;
 }
 
 static gboolean
@@ -205,7 +224,8 @@ cmd_add (gchar **photos, gint n_photos)
       g_string_append_c (detail, '}');
       gboolean ok
           = db && sx_db_command (db, "BEGIN", &error)
-            && sx_gallery_store_db (fresh, db, opt_consent, &error)
+            && sx_gallery_store_db (fresh, db, opt_consent, opt_consent_date,
+                                    &error)
             && sx_audit (db, actor (), "enrol", opt_id, detail->str, &error)
             && sx_db_command (db, "COMMIT", &error);
       g_string_free (detail, TRUE);
@@ -329,7 +349,9 @@ cmd_consent (void)
   }
   g_autoptr (GError) error = NULL;
   g_autoptr (SxDb) db = open_db (&error);
-  if (!db || !sx_student_consent (db, actor (), opt_id, opt_consent, &error)) {
+  if (!db
+      || !sx_student_consent (db, actor (), opt_id, opt_consent,
+                              opt_consent_date, &error)) {
     g_printerr ("%s\n", error->message);
     return 1;
   }
@@ -481,7 +503,7 @@ cmd_export_import (gboolean export, const gchar *path)
     sx_json_append_string (detail, opt_consent);
     g_string_append_c (detail, '}');
     ok = sx_db_command (db, "BEGIN", &error)
-         && sx_gallery_store_db (g, db, opt_consent, &error);
+         && sx_gallery_store_db (g, db, opt_consent, opt_consent_date, &error);
     for (guint i = 0; ok && i < sx_gallery_n_people (g); i++) {
       const gchar *id = sx_gallery_person_id (g, i);
       ok = sx_audit (db, actor (), "enrol", id, detail->str, &error);
@@ -517,6 +539,11 @@ main (int argc, char **argv)
   }
   if (opt_file && opt_db) {
     g_printerr ("--db and --file are exclusive\n");
+    return 2;
+  }
+  if (opt_consent_date && !consent_date_is_valid (opt_consent_date)) {
+    g_printerr ("--consent-date: '%s' is not a past date YYYY-MM-DD\n",
+                opt_consent_date);
     return 2;
   }
   if (opt_schema && !sx_db_check_schema_name (opt_schema, &error)) {

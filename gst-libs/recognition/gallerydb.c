@@ -57,7 +57,7 @@ sx_gallery_load_db (SxDb *db, GError **error)
 
 gboolean
 sx_gallery_store_db (SxGallery *gallery, SxDb *db, const gchar *consent_source,
-                     GError **error)
+                     const gchar *consent_given, GError **error)
 {
   g_return_val_if_fail (consent_source != NULL, FALSE);
   for (guint i = 0; i < sx_gallery_n_descriptors (gallery); i++) {
@@ -66,19 +66,21 @@ sx_gallery_store_db (SxGallery *gallery, SxDb *db, const gchar *consent_source,
     sx_gallery_get_entry (gallery, i, &id, &name, &descriptor, &source);
     g_autofree gchar *text
         = sx_db_format_descriptor (descriptor, SX_FACE_DESCRIPTOR_LEN);
-    const gchar *params[] = { id, name, text, source, consent_source };
+    const gchar *params[]
+        = { id, name, text, source, consent_source, consent_given };
     /* enrolling again with consent renews it, after a withdrawal too */
     PGresult *res = sx_db_exec (
         db,
         "WITH s AS (INSERT INTO students (external_id, name, consent_given,"
-        "  consent_source) VALUES ($1, $2, now(), $5)"
+        "  consent_source) VALUES ($1, $2,"
+        "  COALESCE($6::timestamptz, now()), $5)"
         "  ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name,"
-        "  active = true, consent_given = now(),"
+        "  active = true, consent_given = EXCLUDED.consent_given,"
         "  consent_source = EXCLUDED.consent_source, consent_withdrawn = NULL"
         "  RETURNING id) "
         "INSERT INTO face_descriptors (student, descriptor, source_photo) "
         "SELECT s.id, $3::real[], $4 FROM s",
-        5, params, error);
+        6, params, error);
     if (!res)
       return FALSE;
     PQclear (res);

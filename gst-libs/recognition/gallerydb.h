@@ -19,9 +19,11 @@ SxGallery *sx_gallery_load_db (SxDb *db, GError **error);
 
 /* Writes a gallery's people and descriptors into the database, inside the
  * caller's transaction (students upserted by external id, consent recorded
- * now from @consent_source, e.g. "form 2026-09, signed by a parent"). */
+ * from @consent_source, e.g. "form 2026-09, signed by a parent", as given
+ * on @consent_given, a date PostgreSQL reads, or now when NULL). */
 gboolean sx_gallery_store_db (SxGallery *gallery, SxDb *db,
-                              const gchar *consent_source, GError **error);
+                              const gchar *consent_source,
+                              const gchar *consent_given, GError **error);
 
 /* A live gallery: loads now, then LISTENs on its own connection and
  * calls `reloaded` (from its own thread) with each new gallery after the

@@ -40,6 +40,14 @@ is_json_token_byte (guchar c)
   }
 }
 
+/* The characters JSON allows after a backslash ('u' takes 4 hex digits). */
+static gboolean
+is_json_escape (guchar c)
+{
+  return c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n'
+         || c == 'r' || c == 't' || c == 'u';
+}
+
 static gboolean
 refuse (GError **error, gsize offset, const gchar *what)
 {
@@ -64,6 +72,16 @@ sx_json_check (const gchar *text, gsize len, guint max_depth, GError **error)
           break;
         if ((guchar)text[i] < 0x20)
           return refuse (error, i, "a control character in a string");
+        /* json-glib also reads octal and other C escapes ("\37" is a
+         * control character it would then write back unescaped) */
+        if (!is_json_escape ((guchar)text[i]))
+          return refuse (error, i, "an escape JSON does not have");
+        if (text[i] == 'u') {
+          for (guint k = 1; k <= 4; k++)
+            if (i + k >= len || !g_ascii_isxdigit (text[i + k]))
+              return refuse (error, i, "an escape JSON does not have");
+          i += 4;
+        }
       } else if (c == '"') {
         in_string = FALSE;
       }

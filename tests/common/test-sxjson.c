@@ -45,6 +45,7 @@ test_plain_json_passes (void)
     "{\"candidate\":\"candidate:1 1 udp 1 127.0.0.1 9 typ host\","
     "\"sdpMid\":\"0\"}}",
     " [ ] ",
+    "{\"every escape\": \"\\b\\f\\n\\r\\t\\/\\\\\\\"\\u0041\\uD83D\\ude00\"}",
   };
   for (guint i = 0; i < G_N_ELEMENTS (ok); i++) {
     g_autoptr (GError) error = NULL;
@@ -98,10 +99,19 @@ test_bypasses_are_refused (void)
   }
   /* and the shallow forms too: json-glib would take them, JSON does not */
   const gchar *not_json[] = {
-    "{\"a\": 1} /* c */",     "{'a': 1}",
-    "{\"a\": 0x10}",          "{\"a\": NaN}",
-    "{\"a\": \"tab\there\"}", "{\"a\": \"unterminated}",
+    "{\"a\": 1} /* c */",
+    "{'a': 1}",
+    "{\"a\": 0x10}",
+    "{\"a\": NaN}",
+    "{\"a\": \"tab\there\"}",
+    "{\"a\": \"unterminated}",
     "{\"a\": \"x\\",
+    /* escapes JSON does not have, which json-glib reads as C's: "\37" is
+     * a control character it writes back unescaped (found by fuzzing) */
+    "{\"\\37-k\": 21}",
+    "{\"a\": \"\\x41\"}",
+    "{\"a\": \"\\u12\"}",
+    "{\"a\": \"\\u12g4\"}",
   };
   for (guint i = 0; i < G_N_ELEMENTS (not_json); i++) {
     g_autoptr (GError) error = NULL;

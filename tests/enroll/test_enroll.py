@@ -406,10 +406,14 @@ def case_consent(pg):
     check(labels == ['H'], 'the upgraded gallery still names him (%s)'
           % labels)
 
-    enroll(pg, 'add', '--consent', 'form 2026-09 signed by parent', '--id',
-           'S001', '--name', 'Amy', photo('amy', 1))
+    enroll(pg, 'add', '--consent', 'form 2026-09 signed by parent',
+           '--consent-date', '2026-09-01', '--id', 'S001', '--name', 'Amy',
+           photo('amy', 1))
     listed = enroll(pg, 'list').stdout
-    check('form 2026-09 signed by parent' in listed, 'list shows the consent')
+    check('consent 2026-09-01: form 2026-09 signed by parent' in listed,
+          'list shows the consent, given on its date')
+    enroll(pg, 'consent', '--id', 'S001', '--consent', 'x',
+           '--consent-date', '2999-01-01', expect=2)
 
     desc = live_photo('amy', 2,
                       'facerecog name=rec conninfo="%s" min-votes=2 ! '
