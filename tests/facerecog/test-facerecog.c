@@ -495,26 +495,31 @@ test_live_rate (void)
   g_autoptr (GstSample) last = NULL;
   g_object_get (sink, "last-sample", &last, NULL);
   g_assert_nonnull (last);
-  GstStructure *stats;
-  g_object_get (sink, "stats", &stats, NULL);
-  gst_structure_get_uint64 (stats, "rendered", &rendered);
-  gst_structure_free (stats);
+  /* facerecog's count first, the sink's after: the sink can only be
+   * behind by the frames in flight at the first read. */
   GstStructure *rstats;
   g_object_get (rec, "stats", &rstats, NULL);
   guint64 analysed = 0, skipped = 0, frames = 0;
   gst_structure_get_uint64 (rstats, "analysed", &analysed);
   gst_structure_get_uint64 (rstats, "skipped-busy", &skipped);
   gst_structure_get_uint64 (rstats, "frames", &frames);
+  GstStructure *stats;
+  g_object_get (sink, "stats", &stats, NULL);
+  gst_structure_get_uint64 (stats, "rendered", &rendered);
+  gst_structure_free (stats);
   g_test_message ("in %" G_GINT64_FORMAT " s: %" G_GUINT64_FORMAT
                   " frames rendered, %" G_GUINT64_FORMAT
                   " analysed, %" G_GUINT64_FORMAT " skipped while busy",
                   seconds, rendered, analysed, skipped);
   gst_structure_free (rstats);
 
-  /* Every frame was rendered on time and late frames were not dropped by
-   * the sink: 30 fps minus a frame or two of start-up. */
-  g_assert_cmpuint (rendered, >=, (guint64)(seconds * 30 * 0.9));
-  /* ... while the worker analysed far fewer, skipping the rest. */
+  /* No wall-clock rate is asserted: on a loaded box the source itself runs
+   * late (bench/ measures speed). What must hold on any box: every frame
+   * facerecog saw reached the sink (but the two it may still hold and the
+   * sink may wait to render), and frames went through while an analysis was
+   * running (skipped-busy), which a chain waiting for the worker could
+   * never produce. */
+  g_assert_cmpuint (rendered + 2, >=, frames);
   g_assert_cmpuint (analysed, >, 0);
   g_assert_cmpuint (skipped, >, 0);
   g_assert_cmpuint (analysed, <, frames);
