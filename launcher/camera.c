@@ -9,6 +9,7 @@
  * threads and are forwarded the same way.
  */
 #include "camera.h"
+#include "codecbranch.h"
 #include "sdpoffer.h"
 
 #include <surveillx/faceresult.h>
@@ -61,6 +62,8 @@ struct _SxCamera {
   GPtrArray *data_channels;        /* under lock */
 
   gchar *remote_candidate_type; /* of the selected pair, under lock */
+  gchar codec[8];               /* negotiated encoding name, under lock */
+  GPtrArray *pruned_heads;      /* heads of branches removed (codecbranch.h) */
   guint stats_tick;             /* main context */
 
   atomic_uint_fast64_t frames_in;
@@ -145,8 +148,11 @@ camera_free (SxCamera *camera)
   g_clear_object (&camera->ice_agent);
   g_clear_object (&camera->webrtc);
   g_clear_object (&camera->pipeline);
+  /* after the pipeline: webrtcbin's delayed links point at these */
+  g_clear_pointer (&camera->pruned_heads, g_ptr_array_unref);
   g_free (camera->options.stun_server);
   g_strfreev (camera->options.turn_servers);
+  g_strfreev (camera->options.codecs);
   g_free (camera->options.ice_address);
   g_main_context_unref (camera->context);
   g_mutex_clear (&camera->state_lock);
@@ -175,7 +181,8 @@ stop_self (SxCamera *camera, const gchar *reason)
   func (camera, reason, camera->stopped_data);
 }
 
-/* ---- frames in: VP8 frames are RTP packets with the marker bit ---- */
+/* ---- frames in: a video frame ends with an RTP marker bit (VP8, VP9, H.264)
+ * ---- */
 
 static gboolean
 count_one (GstBuffer **buffer, guint idx, gpointer user_data)
@@ -624,14 +631,29 @@ build_pipeline (const gchar *text, GstElement **webrtc, GError **error)
 }
 
 gboolean
-sx_camera_validate_pipeline (const gchar *pipeline_text, GError **error)
+sx_camera_validate_pipeline (const gchar *pipeline_text,
+                             const gchar *const *preference, gchar ***decodable,
+                             GError **error)
 {
   GstElement *webrtc = NULL;
   GstElement *pipeline = build_pipeline (pipeline_text, &webrtc, error);
   if (pipeline == NULL)
     return FALSE;
   gst_object_unref (webrtc);
+  g_auto (GStrv) codecs
+      = sx_codec_branch_decodable (GST_BIN (pipeline), preference);
   gst_object_unref (pipeline);
+  if (codecs[0] == NULL) {
+    g_autofree gchar *list = g_strjoinv (", ", (gchar **)preference);
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                 "no branch fed by " SX_CAMERA_WEBRTC_NAME ". decodes any of "
+                 "%s (expected e.g. " SX_CAMERA_WEBRTC_NAME
+                 ". ! rtpvp8depay ! vp8dec ! ...)",
+                 list);
+    return FALSE;
+  }
+  if (decodable)
+    *decodable = g_steal_pointer (&codecs);
   return TRUE;
 }
 
@@ -657,6 +679,8 @@ sx_camera_new (const gchar *id, const gchar *pipeline_text,
   camera->options.stun_server = g_strdup (options->stun_server);
   camera->options.turn_servers = g_strdupv (options->turn_servers);
   camera->options.ice_address = g_strdup (options->ice_address);
+  camera->options.codecs = g_strdupv (options->codecs);
+  camera->pruned_heads = g_ptr_array_new_with_free_func (gst_object_unref);
   camera->context = g_main_context_ref_thread_default ();
   camera->stopped_func = stopped;
   camera->stopped_data = user_data;
@@ -866,22 +890,44 @@ start_pipeline (SxCamera *camera, GError **error)
 static gchar *
 negotiate (SxCamera *camera, GstSDPMessage *offer_sdp, GError **error)
 {
+  /* One codec in the answer: the first of the launcher's preference that
+   * the camera offers and a branch of the pipe file decodes. The camera
+   * then has no choice to make, and the branches of the others can go
+   * before any media flows. */
   guint twcc = 0;
-  gint pt = sx_sdp_find_vp8_payload (offer_sdp, NULL, &twcc);
+  gint pt = -1;
+  const gchar *codec = NULL;
+  for (gchar **c = camera->options.codecs; c && *c && pt < 0; c++) {
+    if (!sx_codec_branch_decodes (GST_BIN (camera->pipeline), *c))
+      continue;
+    pt = sx_sdp_find_video_payload (offer_sdp, *c, NULL, &twcc);
+    codec = *c;
+  }
   if (pt < 0) {
+    g_autofree gchar *list = g_strjoinv (", ", camera->options.codecs);
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "the offer has no VP8 video");
+                 "the offer has no video the pipe file decodes (%s)", list);
     return NULL;
   }
+  guint pruned = sx_codec_branch_prune (GST_BIN (camera->pipeline), codec,
+                                        camera->pruned_heads);
+  GST_INFO_OBJECT (camera->pipeline,
+                   "answers with %s (payload %d); %u other codec branch(es) "
+                   "removed",
+                   codec, pt, pruned);
+  g_mutex_lock (&camera->lock);
+  g_strlcpy (camera->codec, codec, sizeof camera->codec);
+  g_mutex_unlock (&camera->lock);
   gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
 
   /* A receive-only transceiver with the offered payload type, so the answer
-   * uses it (aiortc offers VP8 as 97, Chrome as 96), and with the offered
-   * transport-wide-cc extension: without it in the answer Chrome's
-   * bandwidth estimate stays ~300 kbps (docs/signaling.md). */
+   * uses it (aiortc offers VP8 as 97, Chrome as 96; an H.264 payload's
+   * format parameters come from the offer through the intersection), and
+   * with the offered transport-wide-cc extension: without it in the answer
+   * Chrome's bandwidth estimate stays ~300 kbps (docs/signaling.md). */
   GstCaps *caps = gst_caps_new_simple (
       "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name",
-      G_TYPE_STRING, "VP8", "payload", G_TYPE_INT, pt, "clock-rate", G_TYPE_INT,
+      G_TYPE_STRING, codec, "payload", G_TYPE_INT, pt, "clock-rate", G_TYPE_INT,
       90000, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack-pli",
       G_TYPE_BOOLEAN, TRUE, "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
   if (twcc > 0) {
@@ -899,7 +945,7 @@ negotiate (SxCamera *camera, GstSDPMessage *offer_sdp, GError **error)
   gst_caps_unref (caps);
   if (trans == NULL) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                 "webrtcbin refused the VP8 transceiver");
+                 "webrtcbin refused the %s transceiver", codec);
     return NULL;
   }
   gst_object_unref (trans);
@@ -1165,5 +1211,6 @@ sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats)
   g_strlcpy (stats->remote_candidate_type,
              camera->remote_candidate_type ? camera->remote_candidate_type : "",
              sizeof stats->remote_candidate_type);
+  g_strlcpy (stats->codec, camera->codec, sizeof stats->codec);
   g_mutex_unlock (&camera->lock);
 }

@@ -22,6 +22,9 @@ typedef struct {
   guint
       media_timeout_ms; /* no frame for this long after connect: stop; 0 off */
   guint disconnect_grace_ms; /* ICE "disconnected" for this long: stop */
+  /* RTP encoding names the launcher answers with, preferred first (the
+   * pipe file must decode them: sx_camera_validate_pipeline) */
+  gchar **codecs;
 } SxCameraOptions;
 
 typedef struct _SxCamera SxCamera;
@@ -47,9 +50,12 @@ SxCamera *sx_camera_new (const gchar *id, const gchar *pipeline_text,
                          SxCameraStoppedFunc stopped, gpointer user_data,
                          GError **error);
 
-/* Checks @pipeline_text builds and has the named webrtcbin, then drops it. */
+/* Checks @pipeline_text builds and has the named webrtcbin, then drops it.
+ * @decodable (may be NULL) gets those of @preference its branches decode,
+ * in @preference's order; none is an error. */
 gboolean sx_camera_validate_pipeline (const gchar *pipeline_text,
-                                      GError **error);
+                                      const gchar *const *preference,
+                                      gchar ***decodable, GError **error);
 
 SxCamera *sx_camera_ref (SxCamera *camera);
 void sx_camera_unref (SxCamera *camera);
@@ -62,9 +68,11 @@ const gchar *sx_camera_get_id (SxCamera *camera);
 GstElement *sx_camera_get_pipeline (SxCamera *camera);
 
 /* Starts the pipeline and answers @offer (taken) on a worker thread:
- * set-remote-description, create-answer (the offered VP8 payload type and
- * transport-wide-cc extension), set-local-description, ICE gathering
- * (bounded by gather_timeout_ms); @done gets the answer with candidates. */
+ * set-remote-description, create-answer (one codec: the first of
+ * options->codecs the offer has; the pipe file's branches for the others
+ * removed; the offered payload type and transport-wide-cc extension),
+ * set-local-description, ICE gathering (bounded by gather_timeout_ms); @done
+ * gets the answer with candidates. */
 void sx_camera_answer (SxCamera *camera, GstSDPMessage *offer,
                        SxCameraAnswerFunc done, gpointer user_data);
 
@@ -87,7 +95,7 @@ void sx_camera_add_ice_candidate (SxCamera *camera, guint mline,
                                   const gchar *candidate);
 
 typedef struct {
-  guint64 frames_in;      /* VP8 frames received (RTP marker bits) */
+  guint64 frames_in;      /* video frames received (RTP marker bits) */
   guint64 faces;          /* faces in facerecog's messages */
   guint64 faces_carried;  /* ... whose identity was carried undescribed */
   guint64 analyses;       /* facerecog's messages (one per analysis) */
@@ -97,6 +105,7 @@ typedef struct {
   /* the selected ICE pair's remote candidate: host, srflx, prflx, relay
    * ("" until known) */
   gchar remote_candidate_type[16];
+  gchar codec[8]; /* negotiated RTP encoding name ("" until answered) */
 } SxCameraStats;
 
 void sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "camera.h"
+#include "codecbranch.h"
 #include "credentials.h"
 #include "pipefile.h"
 #include "sdnotify.h"
@@ -194,7 +195,7 @@ main (int argc, char **argv)
   g_autofree gchar *address = NULL, *stun = NULL, *ice_address = NULL;
   g_autofree gchar *token = NULL, *token_file = NULL;
   g_autofree gchar *camera_secret_file = NULL, *camera_token_for = NULL;
-  g_autofree gchar *turn_file = NULL;
+  g_autofree gchar *turn_file = NULL, *codec_list = NULL;
   g_autofree gchar *tls_cert = NULL, *tls_key = NULL;
   g_auto (GStrv) sets = NULL, turns = NULL, cors_origins = NULL;
   gboolean check_only = FALSE, insecure = FALSE;
@@ -275,6 +276,10 @@ main (int argc, char **argv)
     { "eos-timeout", 0, 0, G_OPTION_ARG_INT, &eos_timeout,
       "At exit, longest wait for the pipelines to flush, ms (default 8000)",
       "MS" },
+    { "codecs", 0, 0, G_OPTION_ARG_STRING, &codec_list,
+      "Video codecs to answer with, preferred first, of those the pipe "
+      "file decodes (default " SX_CODECS_DEFAULT ")",
+      "LIST" },
     { "check", 0, 0, G_OPTION_ARG_NONE, &check_only,
       "Validate the pipe file and exit", NULL },
     { NULL }
@@ -377,6 +382,13 @@ main (int argc, char **argv)
     }
   }
 
+  g_auto (GStrv) preference
+      = sx_codecs_parse (codec_list ? codec_list : SX_CODECS_DEFAULT, &error);
+  if (preference == NULL) {
+    g_printerr ("surveillx-launcher: --codecs: %s\n", error->message);
+    return 2;
+  }
+
   /* Fail fast on a typo: expand and build the pipeline once, with a dummy
    * camera id, before accepting any camera. */
   g_hash_table_replace (vars, g_strdup ("CAMERA_ID"), g_strdup ("validate"));
@@ -386,13 +398,16 @@ main (int argc, char **argv)
     g_printerr ("surveillx-launcher: %s\n", error->message);
     return 1;
   }
-  if (!sx_camera_validate_pipeline (probe, &error)) {
+  g_auto (GStrv) codecs = NULL;
+  if (!sx_camera_validate_pipeline (probe, (const gchar *const *)preference,
+                                    &codecs, &error)) {
     g_printerr ("surveillx-launcher: %s: %s\n", pipe_path, error->message);
     return 1;
   }
   g_hash_table_remove (vars, "CAMERA_ID");
   if (check_only) {
-    g_print ("%s: OK\n", pipe_path);
+    g_autofree gchar *list = g_strjoinv (", ", codecs);
+    g_print ("%s: OK (answers with %s)\n", pipe_path, list);
     return 0;
   }
 
@@ -435,6 +450,7 @@ main (int argc, char **argv)
           .gather_timeout_ms = gather_timeout,
           .media_timeout_ms = media_timeout,
           .disconnect_grace_ms = disconnect_grace,
+          .codecs = codecs,
         },
   };
   /* Safe by default: a launcher that asks nobody for a credential is

@@ -8,11 +8,14 @@
 
 G_BEGIN_DECLS
 
-/* VP8 payload type of the first video section of @offer that offers VP8
- * (its index in @media_index, its transport-wide-cc extmap id or 0 in
- * @twcc_extmap_id), or -1. */
-gint sx_sdp_find_vp8_payload (const GstSDPMessage *offer, guint *media_index,
-                              guint *twcc_extmap_id);
+/* The payload type of @encoding_name ("VP8", "H264", "VP9") in the first
+ * video section of @offer that offers it (its index in @media_index, its
+ * transport-wide-cc extmap id or 0 in @twcc_extmap_id), or -1. Of several
+ * payloads of the codec, the one whose format every decoder takes: H.264
+ * packetization-mode=1 and a baseline profile, VP9 profile 0. */
+gint sx_sdp_find_video_payload (const GstSDPMessage *offer,
+                                const gchar *encoding_name, guint *media_index,
+                                guint *twcc_extmap_id);
 
 /* aiortc (1.4) offers a BUNDLE group whose sections keep their own ICE
  * credentials, leaving the choice to the answerer; webrtcbin refuses such

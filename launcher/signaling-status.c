@@ -45,6 +45,12 @@ signaling_handle_healthz (SxSignaling *sig, SoupServerMessage *msg)
   json_builder_add_string_value (b, sig->shutting_down ? "stopping" : "ok");
   json_builder_set_member_name (b, "cameras");
   json_builder_add_int_value (b, g_hash_table_size (sig->peers));
+  /* what an offer may send, preferred first */
+  json_builder_set_member_name (b, "codecs");
+  json_builder_begin_array (b);
+  for (gchar **c = sig->options.camera.codecs; c && *c; c++)
+    json_builder_add_string_value (b, *c);
+  json_builder_end_array (b);
   json_builder_end_object (b);
   signaling_respond_json (
       sig, msg,
@@ -132,6 +138,16 @@ signaling_handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
           "surveillx_camera_ice_remote_candidate{camera_id=\"%s\","
           "type=\"%s\"} 1\n",
           (const gchar *)ids[i], st.remote_candidate_type);
+  }
+  metric_header (out, "surveillx_camera_codec", "gauge",
+                 "1 for the video codec the camera's answer chose.");
+  for (guint i = 0; i < n_ids; i++) {
+    SxCameraStats st;
+    sx_camera_get_stats (signaling_lookup_peer (sig, ids[i])->camera, &st);
+    if (st.codec[0])
+      g_string_append_printf (
+          out, "surveillx_camera_codec{camera_id=\"%s\",codec=\"%s\"} 1\n",
+          (const gchar *)ids[i], st.codec);
   }
   metric_header (out, "surveillx_camera_restarts_total", "counter",
                  "Pipelines replaced by a new offer for the same camera id.");

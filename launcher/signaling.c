@@ -509,10 +509,17 @@ signaling_start_camera (SxSignaling *sig, SoupServerMessage *msg,
         sections, MAX_OFFER_SECTIONS, data_sections, MAX_DATA_SECTIONS);
     return;
   }
-  if (sx_sdp_find_vp8_payload (offer, NULL, NULL) < 0) {
+  gboolean decodable = FALSE;
+  for (gchar **c = sig->options.camera.codecs; c && *c && !decodable; c++)
+    decodable = sx_sdp_find_video_payload (offer, *c, NULL, NULL) >= 0;
+  if (!decodable) {
+    g_autofree gchar *list = g_strjoinv (", ", sig->options.camera.codecs);
     gst_sdp_message_free (offer);
-    signaling_reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST, "no_vp8",
-                      "the offer has no VP8 video section");
+    signaling_reject (sig, msg, style, SOUP_STATUS_BAD_REQUEST,
+                      "unsupported_codec",
+                      "the offer has no video section in a codec the pipe "
+                      "file decodes (%s)",
+                      list);
     return;
   }
 
@@ -673,6 +680,7 @@ sx_signaling_new (const gchar *pipe_text, const gchar *origin, GHashTable *vars,
   sig->options.camera.stun_server = g_strdup (options->camera.stun_server);
   sig->options.camera.turn_servers = g_strdupv (options->camera.turn_servers);
   sig->options.camera.ice_address = g_strdup (options->camera.ice_address);
+  sig->options.camera.codecs = g_strdupv (options->camera.codecs);
   sig->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify)peer_free);
   sig->restarts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -798,5 +806,6 @@ sx_signaling_free (SxSignaling *sig)
   g_free (sig->options.camera.stun_server);
   g_strfreev (sig->options.camera.turn_servers);
   g_free (sig->options.camera.ice_address);
+  g_strfreev (sig->options.camera.codecs);
   g_free (sig);
 }

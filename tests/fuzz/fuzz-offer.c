@@ -13,8 +13,9 @@
  * sx_json_check() as the routes do (what passes has no comment, quote or
  * other token beyond JSON outside strings), or, when it
  * starts with "v=0", an SDP offer as WHIP posts it. Invariants:
- *  - sx_sdp_find_vp8_payload() returns -1 or a payload type 0..127 of a
- *    video section with a non-zero port, whose index it gives, and a
+ *  - sx_sdp_find_video_payload() returns, for each codec, -1 or a payload
+ *    type 0..127 that an rtpmap of a video section with a non-zero port maps
+ *    to that codec, the section's index, and a
  *    transport-cc extension id 0..255; the same with NULL out-parameters;
  *  - sx_sdp_unbundle_if_inconsistent() changes neither, and leaves no BUNDLE
  *    group when the sections' ICE ufrags differ;
@@ -99,23 +100,46 @@ check_sdp (const gchar *sdp_text)
     return;
   }
 
-  guint index = G_MAXUINT, twcc = G_MAXUINT;
-  gint pt = sx_sdp_find_vp8_payload (offer, &index, &twcc);
-  FUZZ_CHECK (pt >= -1 && pt <= 127);
-  FUZZ_CHECK (sx_sdp_find_vp8_payload (offer, NULL, NULL) == pt);
-  if (pt >= 0) {
-    FUZZ_CHECK (index < gst_sdp_message_medias_len (offer));
-    const GstSDPMedia *m = gst_sdp_message_get_media (offer, index);
-    FUZZ_CHECK (g_strcmp0 (gst_sdp_media_get_media (m), "video") == 0);
-    FUZZ_CHECK (gst_sdp_media_get_port (m) != 0);
-    FUZZ_CHECK (twcc <= 255);
+  static const gchar *const codecs[] = { "VP8", "H264", "VP9" };
+  guint index[3], twcc[3];
+  gint pt[3];
+  for (guint c = 0; c < G_N_ELEMENTS (codecs); c++) {
+    index[c] = twcc[c] = G_MAXUINT;
+    pt[c] = sx_sdp_find_video_payload (offer, codecs[c], &index[c], &twcc[c]);
+    FUZZ_CHECK (pt[c] >= -1 && pt[c] <= 127);
+    FUZZ_CHECK (sx_sdp_find_video_payload (offer, codecs[c], NULL, NULL)
+                == pt[c]);
+    if (pt[c] >= 0) {
+      FUZZ_CHECK (index[c] < gst_sdp_message_medias_len (offer));
+      const GstSDPMedia *m = gst_sdp_message_get_media (offer, index[c]);
+      FUZZ_CHECK (g_strcmp0 (gst_sdp_media_get_media (m), "video") == 0);
+      FUZZ_CHECK (gst_sdp_media_get_port (m) != 0);
+      FUZZ_CHECK (twcc[c] <= 255);
+      /* the payload is one the section maps to that codec */
+      gboolean mapped = FALSE;
+      for (guint j = 0; j < gst_sdp_media_attributes_len (m) && !mapped; j++) {
+        const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+        if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL)
+          continue;
+        gchar *end = NULL;
+        glong n = strtol (a->value, &end, 10);
+        gsize len = strlen (codecs[c]);
+        mapped = n == pt[c] && *end == ' '
+                 && g_ascii_strncasecmp (end + 1, codecs[c], len) == 0
+                 && end[1 + len] == '/';
+      }
+      FUZZ_CHECK (mapped);
+    }
   }
 
   gboolean differ = ufrags_differ (offer);
   sx_sdp_unbundle_if_inconsistent (offer);
-  guint index2 = G_MAXUINT, twcc2 = G_MAXUINT;
-  FUZZ_CHECK (sx_sdp_find_vp8_payload (offer, &index2, &twcc2) == pt);
-  FUZZ_CHECK (index2 == index && twcc2 == twcc);
+  for (guint c = 0; c < G_N_ELEMENTS (codecs); c++) {
+    guint index2 = G_MAXUINT, twcc2 = G_MAXUINT;
+    FUZZ_CHECK (sx_sdp_find_video_payload (offer, codecs[c], &index2, &twcc2)
+                == pt[c]);
+    FUZZ_CHECK (index2 == index[c] && twcc2 == twcc[c]);
+  }
   if (differ)
     FUZZ_CHECK (!sx_sdp_has_bundle (offer));
   gst_sdp_message_free (offer);

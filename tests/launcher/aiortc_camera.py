@@ -5,7 +5,7 @@ over WebRTC, speaking one of the launcher's three signaling shapes.
     aiortc_camera.py --url http://192.0.2.1:8080 --camera-id room-1 \
         --video faces.webm --duration 20 [--token T] \
         [--signaling seed|fastrtc|whip] [--trickle] [--data-channel] \
-        [--delete]
+        [--delete] [--codec VP8|H264]
 
   seed     POST /offer {"sdp","type","camera_id"} (non-trickle, the seed's)
   fastrtc  POST /webrtc/offer {"sdp","type","webrtc_id"}; with --trickle the
@@ -15,6 +15,9 @@ over WebRTC, speaking one of the launcher's three signaling shapes.
   whip     POST /whip/{camera_id} application/sdp -> 201 + Location; with
            --trickle the candidates follow in PATCH sdpfrags; --delete sends
            DELETE at the end
+
+--codec offers that video codec only (aiortc encodes VP8 and H.264: libvpx
+and libx264 through PyAV); by default aiortc offers VP8 first, then H.264.
 
 Prints one JSON line per event on stdout ({"event": "answer"|"state"|...})
 and exits 0 after --duration seconds of connected streaming, 1 on failure.
@@ -30,7 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
 
@@ -155,7 +158,13 @@ async def signal(args, pc, loop):
 async def run(args):
     pc = RTCPeerConnection()
     player = MediaPlayer(args.video)
-    pc.addTransceiver(player.video, direction="sendonly")
+    transceiver = pc.addTransceiver(player.video, direction="sendonly")
+    if args.codec:
+        # only this codec (and its retransmission) in the offer
+        wanted = "video/" + args.codec.upper()
+        codecs = [c for c in RTCRtpSender.getCapabilities("video").codecs
+                  if c.mimeType.upper() in (wanted.upper(), "VIDEO/RTX")]
+        transceiver.setCodecPreferences(codecs)
     channel = None
     if args.data_channel:
         channel = pc.createDataChannel("text")
@@ -225,6 +234,8 @@ def main():
     parser.add_argument("--camera-id-in-query", action="store_true")
     parser.add_argument("--trickle", action="store_true")
     parser.add_argument("--data-channel", action="store_true")
+    parser.add_argument("--codec", default=None,
+                        help="offer only this video codec (VP8, H264)")
     parser.add_argument("--delete", action="store_true")
     parser.add_argument("--withhold-candidates", action="store_true",
                         help="with --trickle: never send them (ICE can only "

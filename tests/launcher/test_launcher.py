@@ -504,7 +504,16 @@ def case_bad_requests(env):
     status, body = http('POST', url, {'sdp': audio_only, 'type': 'offer'},
                         auth)
     check(status == 400 and 'VP8' in body.get('error', ''),
-          'offer without VP8 -> 400 (%s %s)' % (status, body))
+          'offer without video -> 400 naming the codecs (%s %s)'
+          % (status, body))
+    h265_only = ('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n'
+                 'm=video 9 UDP/TLS/RTP/SAVPF 100\r\nc=IN IP4 0.0.0.0\r\n'
+                 'a=rtpmap:100 H265/90000\r\n')
+    status, body = http('POST', url, {'sdp': h265_only, 'type': 'offer'},
+                        auth)
+    check(status == 400 and 'H264' in body.get('error', ''),
+          'video in a codec no branch decodes (H.265) -> 400 naming the '
+          'codecs (%s %s)' % (status, body))
     status, body = http('POST', url, {'sdp': audio_only, 'type': 'answer'},
                         auth)
     check(status == 400, 'type answer -> 400')
@@ -862,6 +871,74 @@ def case_chromium(env):
             'surveillx_cameras') == 0, 15)),
             'the browser camera\'s pipeline is gone after DELETE')
         check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
+
+
+def answered_codecs(sdp):
+    """The encodings of the answer's video section (rtpmap names), rtx
+    aside."""
+    names = [l.split(' ', 1)[1].split('/')[0].upper()
+             for l in sdp.splitlines() if l.startswith('a=rtpmap:')]
+    return [n for n in names if n != 'RTX']
+
+
+def case_codecs(env):
+    """Any codec a browser sends, into preview.pipe at once: Chromium
+    offering only H.264 and only VP9 (the page's ?codec=), aiortc offering
+    only H.264, and aiortc offering VP8 and H.264. Each answer holds one
+    codec (VP8 whenever it is offered: the preference), /metrics names it,
+    and each camera's frames name its people (decoded, not just
+    received)."""
+    env.start_dashboard()
+    env.start_launcher('preview.pipe', address='0.0.0.0')
+    env.video('bbt4')
+    env.video('bbt5')
+    port = env.base.rsplit(':', 1)[1]
+
+    def page(camera_id, codec):
+        return 'http://127.0.0.1:%s/?camera=%s&autostart=1&codec=%s' % (
+            port, camera_id, codec)
+    expect = {'chrome-h264': ('H264', 'bbt4'), 'chrome-vp9': ('VP9', 'bbt5'),
+              'aiortc-h264': ('H264', 'bbt5'), 'aiortc-both': ('VP8', 'bbt4')}
+    procs = {
+        'chrome-h264': env.browser('chrome-h264', 'bbt4', 150,
+                                   url=page('chrome-h264', 'h264')),
+        'chrome-vp9': env.browser('chrome-vp9', 'bbt5', 150,
+                                  url=page('chrome-vp9', 'vp9')),
+        'aiortc-h264': env.camera('aiortc-h264', 'bbt5', 85,
+                                  extra=['--codec', 'H264']),
+        'aiortc-both': env.camera('aiortc-both', 'bbt4', 85),
+    }
+    wait_named(env, {cam: photo for cam, (_, photo) in expect.items()}, 80)
+    metrics = env.metrics()
+    for cam, (codec, photo) in expect.items():
+        got = sorted(k.split('codec="')[1].rstrip('"}') for k in metrics
+                     if k.startswith('surveillx_camera_codec{camera_id="%s"'
+                                     % cam))
+        check(got == [codec], '%s: the launcher reports %s (%s)' % (
+            cam, codec, got))
+        if cam.startswith('chrome'):
+            offers = browser_events(procs[cam], 'offer')
+            offered = sorted({c.split('/')[0].upper()
+                              for c in (offers[0].get('codecs') if offers
+                                        else [])} - {'RTX'})
+            check(offered == [codec], '%s: the page offered %s only (%s)'
+                  % (cam, codec, offered))
+            answers = browser_events(procs[cam], 'answer')
+            names = sorted({c.split('/')[0].upper() for c in (
+                answers[0].get('codecs') if answers else [])} - {'RTX'})
+            sent = {e.get('codec') for e in browser_events(procs[cam],
+                                                           'stats')} - {None}
+            check(sent == {'video/' + codec}, '%s: Chrome encodes %s (its '
+                  'outbound stats: %s)' % (cam, codec, sorted(map(str, sent))))
+        else:
+            answers = browser_events(procs[cam], 'answer')
+            names = answered_codecs(answers[0]['sdp']) if answers else []
+        check(names == [codec], '%s: the answer holds %s only (%s)' % (
+            cam, codec, names))
+        check_frames(env, cam, photo)
+    for cam, proc in procs.items():
+        check(proc.poll() is None, '%s: still streaming when checked' % cam)
+    check(env.stop_launcher() == 0, 'launcher exits 0 on SIGTERM')
 
 
 def case_three_cameras(env):
@@ -1435,6 +1512,38 @@ def case_bad_pipe(env):
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 1 and needle in r.stderr,
               'start-up refuses a broken pipe file: %r' % needle)
+    # the codecs: what --check reports, what --codecs may name, and a pipe
+    # file that decodes none of them
+    preview = os.path.join(SOURCE_ROOT, 'pipelines', 'preview.pipe')
+    r = subprocess.run([LAUNCHER, '--check', preview], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0 and 'answers with VP8, H264, VP9' in r.stdout,
+          '--check names the codecs preview.pipe decodes, VP8 first (%r)'
+          % r.stdout.strip())
+    r = subprocess.run([LAUNCHER, '--check', '--codecs', 'vp9,h264',
+                        preview], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and 'answers with VP9, H264' in r.stdout,
+          '--codecs vp9,h264 sets the preference (%r)' % r.stdout.strip())
+    r = subprocess.run([LAUNCHER, '--check', '--codecs', 'vp8,h265',
+                        preview], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "unknown codec 'H265'" in r.stderr,
+          '--codecs with a codec the launcher has no name for -> exit 2 (%r)'
+          % r.stderr.strip())
+    only_vp8 = text[:text.index('webrtc. ! rtph264depay')] + \
+        text[text.index('funnel name=decoded'):]
+    with open(bad, 'w') as f:
+        f.write(only_vp8)
+    r = subprocess.run([LAUNCHER, '--check', bad], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0 and 'answers with VP8' in r.stdout
+          and 'H264' not in r.stdout,
+          'a pipe file with a VP8 branch only answers with VP8 (%r)'
+          % r.stdout.strip())
+    r = subprocess.run([LAUNCHER, '--check', '--codecs', 'h264,vp9', bad],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1 and 'decodes any of H264, VP9' in r.stderr,
+          'start-up refuses --codecs the pipe file cannot decode (%r)'
+          % r.stderr.strip())
 
 
 # ---- the main job: scripts/run.sh ------------------------------------------
@@ -1907,6 +2016,7 @@ CASES = {
     'chromium': case_chromium,
     'three-cameras': case_three_cameras,
     'soak': case_soak,
+    'codecs': case_codecs,
     'broken-vp8': case_broken_vp8,
     'main-job': case_main_job,
     'hardening': case_hardening,
