@@ -1,12 +1,17 @@
-/* surveillx-gst — attendancesink's writer thread.
+/* surveillx-gst — attendancesink's writer: one sink's aggregate, spool
+ * and pending events, written over a database connection shared per
+ * process.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The streaming thread only adds sightings to an in-memory aggregate (one
  * entry per student and session, under a mutex held for a hash lookup).
- * Every flush-interval the writer turns the aggregate into events, appends
- * them to the spool (fsync), then sends the spool's pending events to
- * PostgreSQL in order, batch-size per transaction, reconnecting with
- * exponential backoff. GStreamer-free: the element adapts the callbacks.
+ * Every flush-interval the writer thread turns the aggregate into events,
+ * appends them to the spool (fsync), then sends the spool's pending events
+ * to PostgreSQL in order, batch-size per transaction, reconnecting with
+ * exponential backoff. Every sink of a process with the same conninfo,
+ * schema and migrate setting shares that thread and its one connection;
+ * the sinks take turns a batch at a time, and a problem of the connection
+ * reaches each of them. The element adapts the callbacks.
  */
 #ifndef SX_ATT_WRITER_H
 #define SX_ATT_WRITER_H

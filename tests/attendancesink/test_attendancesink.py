@@ -629,8 +629,106 @@ def case_disk_full(pg, tmp):
         subprocess.run(['umount', '-l', mnt])
 
 
+def _client_backends(pg):
+    """The server's client connections other than the test's own queries
+    (psycopg2's, which carry no application name), by application name."""
+    return pg.query(
+        "SELECT application_name, count(*) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND application_name <> '' "
+        "AND pid <> pg_backend_pid() GROUP BY 1")
+
+
+def case_shared(pg, tmp):
+    """Sixteen sinks of one process on one database share one connection
+    (one backend on the server) and one writer thread, each with its own
+    spool, rows and stats; a sink on another schema has its own. An outage
+    reaches every sink, each replays its own events after it; sinks that
+    leave do not take the connection from the others."""
+    conninfo = pg.conninfo()
+
+    def sink(camera, schema='surveillx'):
+        return Sink(conninfo=conninfo, schema=schema, **{
+            'camera-id': camera, 'session-id': 'shared-' + schema,
+            'spool-location': os.path.join(tmp, camera + '.spool')})
+    sinks = [sink('cam-%02d' % i) for i in range(16)]
+    other = sink('cam-other', schema='other')
+    for s in sinks + [other]:
+        check(s.start(), '%s starts' % s.sink.get_property('camera-id'))
+
+    def push_round(tag):
+        for i, s in enumerate(sinks):
+            s.push([{'id': '%s%02d' % (tag, i), 'track': 1}])
+        other.push([{'id': tag + '-other', 'track': 1}])
+
+    for _ in range(3):
+        push_round('P')
+    check(all(s.wait_written() for s in sinks + [other]),
+          'every sink wrote its students')
+    backends = _client_backends(pg)
+    print('   backends:', backends, flush=True)
+    check(sum(n for _, n in backends) == 2,
+          'seventeen sinks, two databases/schemas: two connections (%s)'
+          % backends)
+    names = sorted(r[0] for r in rows(pg))
+    check(names == ['P%02d' % i for i in range(16)],
+          'one row per sink\'s student in the shared schema (%s)' % names)
+    check([r[0] for r in rows(pg, 'other')] == ['P-other'],
+          'the other schema has its own row')
+    check(all(r[2] == 'cam-%02d' % i for i, r in enumerate(rows(pg))),
+          'each row carries its own sink\'s camera')
+
+    pg.stop()
+    for _ in range(3):
+        push_round('Q')
+    spooled = lambda s: s.stats().get_value('pending') > 0
+    check(all(wait(lambda s=s: spooled(s), 20) for s in sinks),
+          'with the server down every sink spools its own events')
+    warned = [s for s in sinks
+              if s.wait_for(lambda m: m.type == Gst.MessageType.WARNING, 20)]
+    check(len(warned) == 16, 'the outage reaches every sink of the shared '
+          'connection (%d of 16 warned)' % len(warned))
+    check(all(not s.errors() for s in sinks), 'an outage is no error')
+    pg.start()
+    check(all(s.wait_written(40) for s in sinks),
+          'after the outage every sink replays its own events')
+    names = sorted(r[0] for r in rows(pg))
+    check(names == sorted(['P%02d' % i for i in range(16)] +
+                          ['Q%02d' % i for i in range(16)]),
+          'the outage\'s rows, each once (%d rows)' % len(names))
+
+    for s in sinks[1:]:
+        s.finish()
+    before = sinks[0].stats().get_value('events-written')
+    sinks[0].push([{'id': 'R00', 'track': 1}])
+    check(bool(wait(lambda: sinks[0].stats().get_value('events-written') >
+                    before, 20)),
+          'the last sink on the connection still writes after fifteen left')
+    check(any(r[0] == 'R00' for r in rows(pg)), 'its row is there')
+    check(sum(n for _, n in _client_backends(pg)) == 2,
+          'still one connection each')
+    st = sinks[0].stats()
+    check(st.get_value('events-written') >= 3 and
+          st.get_value('events-duplicate') == 0,
+          'its own counters only (%s)' % st.to_string())
+    sinks[0].finish()
+    other.finish()
+    check(bool(wait(lambda: not _client_backends(pg), 10)),
+          'the last sink to leave closes the connection')
+
+
+def wait(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.1)
+    return None
+
+
 CASES = {
     'basic': case_basic,
+    'shared': case_shared,
     'hostile': case_hostile,
     'kill-restart': case_kill_restart,
     'spool-replay': case_spool_replay,
