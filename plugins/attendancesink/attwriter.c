@@ -212,7 +212,8 @@ set_last_error (SxAttWriter *w, const GError *error)
   g_mutex_unlock (&w->conn->lock);
 }
 
-/* The writers that take a turn now (refs), under lock. */
+/* The writers that take a turn now, under lock. No refs needed: only the
+ * thread retires a writer, and its stop frees it only after that. */
 static GPtrArray *
 snapshot_writers (Connection *c)
 {
