@@ -1214,3 +1214,23 @@ sx_camera_get_stats (SxCamera *camera, SxCameraStats *stats)
   g_strlcpy (stats->codec, camera->codec, sizeof stats->codec);
   g_mutex_unlock (&camera->lock);
 }
+
+static void
+set_lease_epoch (const GValue *item, gpointer user_data)
+{
+  GObject *element = g_value_get_object (item);
+  GParamSpec *pspec = g_object_class_find_property (
+      G_OBJECT_GET_CLASS (element), "lease-epoch");
+  if (pspec && pspec->value_type == G_TYPE_UINT64)
+    g_object_set (element, "lease-epoch", *(guint64 *)user_data, NULL);
+}
+
+void
+sx_camera_set_lease_epoch (SxCamera *camera, guint64 epoch)
+{
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (camera->pipeline));
+  while (gst_iterator_foreach (it, set_lease_epoch, &epoch)
+         == GST_ITERATOR_RESYNC)
+    gst_iterator_resync (it);
+  gst_iterator_free (it);
+}

@@ -94,6 +94,10 @@ gboolean sx_camera_stop (SxCamera *camera, SxCameraDoneFunc done,
 void sx_camera_add_ice_candidate (SxCamera *camera, guint mline,
                                   const gchar *candidate);
 
+/* Gives every element of the pipeline with a "lease-epoch" property
+ * (attendancesink) the camera's lease in the launchers' registry. */
+void sx_camera_set_lease_epoch (SxCamera *camera, guint64 epoch);
+
 typedef struct {
   guint64 frames_in;      /* video frames received (RTP marker bits) */
   guint64 faces;          /* faces in facerecog's messages */

@@ -7,10 +7,13 @@
 #include "camera.h"
 #include "codecbranch.h"
 #include "credentials.h"
+#include "orphanspools.h"
 #include "pipefile.h"
 #include "sdnotify.h"
 #include "signaling.h"
+#include "sxdb.h"
 
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <stdlib.h>
@@ -176,6 +179,26 @@ split_turn_list (const gchar *text, const gchar *separators, gboolean comments)
   return (GStrv)g_ptr_array_free (list, FALSE);
 }
 
+/* http://0.0.0.0:8080/ or http://[::]:8080/: no address another
+ * launcher could send a camera to */
+static gint
+uri_port (const gchar *uri)
+{
+  g_autoptr (GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+  return parsed ? g_uri_get_port (parsed) : 0;
+}
+
+static gboolean
+uri_is_wildcard (const gchar *uri)
+{
+  g_autoptr (GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+  if (parsed == NULL)
+    return TRUE;
+  g_autoptr (GInetAddress) addr
+      = g_inet_address_new_from_string (g_uri_get_host (parsed));
+  return addr == NULL || g_inet_address_get_is_any (addr);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -197,6 +220,9 @@ main (int argc, char **argv)
   g_autofree gchar *camera_secret_file = NULL, *camera_token_for = NULL;
   g_autofree gchar *turn_file = NULL, *codec_list = NULL;
   g_autofree gchar *tls_cert = NULL, *tls_key = NULL;
+  g_autofree gchar *registry = NULL, *registry_schema = NULL;
+  g_autofree gchar *launcher_id = NULL, *advertise_url = NULL;
+  gint lease = 15000;
   g_auto (GStrv) sets = NULL, turns = NULL, cors_origins = NULL;
   gboolean check_only = FALSE, insecure = FALSE;
   GOptionEntry entries[] = {
@@ -280,6 +306,26 @@ main (int argc, char **argv)
       "Video codecs to answer with, preferred first, of those the pipe "
       "file decodes (default " SX_CODECS_DEFAULT ")",
       "LIST" },
+    { "registry", 0, 0, G_OPTION_ARG_STRING, &registry,
+      "Join the launchers' camera registry in this PostgreSQL database "
+      "(libpq conninfo; \"\" for libpq's PG* environment; or set "
+      "SURVEILLX_REGISTRY): several launchers share cameras, leases and "
+      "redirects (docs/deploy.md)",
+      "CONNINFO" },
+    { "registry-schema", 0, 0, G_OPTION_ARG_STRING, &registry_schema,
+      "The registry's schema: the attendance schema of the pipe file's "
+      "sinks (default " SX_DB_DEFAULT_SCHEMA ")",
+      "NAME" },
+    { "launcher-id", 0, 0, G_OPTION_ARG_STRING, &launcher_id,
+      "This launcher's name in the registry (default HOST:PORT)", "ID" },
+    { "advertise-url", 0, 0, G_OPTION_ARG_STRING, &advertise_url,
+      "Where cameras reach this launcher, for other launchers' redirects "
+      "(default: the listening URL, unless it is a wildcard address)",
+      "URL" },
+    { "lease", 0, 0, G_OPTION_ARG_INT, &lease,
+      "A camera's lease in the registry lasts this long unrenewed, ms; "
+      "renewed every third of it (default 15000)",
+      "MS" },
     { "check", 0, 0, G_OPTION_ARG_NONE, &check_only,
       "Validate the pipe file and exit", NULL },
     { NULL }
@@ -313,7 +359,8 @@ main (int argc, char **argv)
   if (port < 0 || port > 65535 || max_cameras < 1 || max_body_kib < 1
       || gather_timeout < 100 || media_timeout < 0 || disconnect_grace < 0
       || eos_timeout < 0 || max_connections < 1 || max_per_address < 1
-      || request_timeout < 100 || idle_timeout < 100) {
+      || request_timeout < 100 || idle_timeout < 100 || lease < 1500
+      || lease > 3600000) {
     g_printerr ("surveillx-launcher: an option is out of range\n");
     return 2;
   }
@@ -462,6 +509,17 @@ main (int argc, char **argv)
                 "--insecure / --address to listen on the network without "
                 "them)\n");
   }
+  if (registry == NULL && g_getenv ("SURVEILLX_REGISTRY"))
+    registry = g_strdup (g_getenv ("SURVEILLX_REGISTRY"));
+  /* before listening: a camera arriving meanwhile would find its spool
+   * locked by the replay */
+  if (registry) {
+    guint replayed = sx_replay_orphan_spools (pipe_text, pipe_path, vars);
+    if (replayed > 0)
+      g_print ("surveillx-launcher: replayed %u spool(s) a previous run "
+               "left\n",
+               replayed);
+  }
   App app = { 0 };
   app.loop = g_main_loop_new (NULL, FALSE);
   app.sig = sx_signaling_new (pipe_text, pipe_path, vars, &options);
@@ -478,6 +536,27 @@ main (int argc, char **argv)
            : token                ? ", bearer token required"
            : camera_secret        ? ", camera token required"
                                   : "");
+  if (registry) {
+    if (launcher_id == NULL)
+      launcher_id
+          = g_strdup_printf ("%s:%d", g_get_host_name (), uri_port (uri));
+    if (advertise_url == NULL && !uri_is_wildcard (uri))
+      advertise_url = g_strdup (uri);
+    SxRegistryOptions reg_options = {
+      .conninfo = registry,
+      .schema = registry_schema ? registry_schema : SX_DB_DEFAULT_SCHEMA,
+      .launcher_id = launcher_id,
+      .url = advertise_url ? advertise_url : "",
+      .capacity = max_cameras,
+      .lease_ms = lease,
+    };
+    if (!sx_signaling_use_registry (app.sig, &reg_options, &error)) {
+      g_printerr ("surveillx-launcher: --registry: %s\n", error->message);
+      return 2;
+    }
+    g_print ("surveillx-launcher: registry as %s (redirects here: %s)\n",
+             launcher_id, advertise_url ? advertise_url : "none");
+  }
   g_autofree gchar *ready
       = g_strdup_printf ("READY=1\nSTATUS=listening on %s", uri);
   if (!sx_sd_notify (ready))

@@ -9,6 +9,7 @@
 
 #include "credentials.h"
 #include "listener.h"
+#include "registry.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -33,13 +34,14 @@ typedef enum {
 typedef struct {
   SxCamera *camera;
   OfferStyle style;
-  gchar *session;   /* FastRTC's webrtc_id, or the WHIP resource's id */
-  gchar *identity;  /* who started it (sx_credentials_identify(), or
-                       "address:IP" without credentials): only the same
-                       may replace or feed it */
-  gchar *ice_ufrag; /* the offer's, to tell trickle from an ICE restart */
-  GStrv mids;       /* the offer's a=mid per m-line ("" where none) */
-  guint candidates; /* trickled so far */
+  gchar *session;      /* FastRTC's webrtc_id, or the WHIP resource's id */
+  gchar *identity;     /* who started it (sx_credentials_identify(), or
+                          "address:IP" without credentials): only the same
+                          may replace or feed it */
+  gchar *ice_ufrag;    /* the offer's, to tell trickle from an ICE restart */
+  GStrv mids;          /* the offer's a=mid per m-line ("" where none) */
+  guint candidates;    /* trickled so far */
+  guint64 lease_epoch; /* the registry's lease on it, 0 until taken */
 } Peer;
 
 struct _SxSignaling {
@@ -51,6 +53,7 @@ struct _SxSignaling {
   GHashTable *vars;
   SxSignalingOptions options;
 
+  SxRegistry *registry;  /* NULL: no registry (one launcher) */
   GHashTable *peers;     /* camera id -> Peer */
   GHashTable *restarts;  /* id -> GUINT_TO_POINTER (count) */
   GHashTable *responses; /* status code -> GUINT_TO_POINTER (count) */

@@ -51,6 +51,17 @@ signaling_handle_healthz (SxSignaling *sig, SoupServerMessage *msg)
   for (gchar **c = sig->options.camera.codecs; c && *c; c++)
     json_builder_add_string_value (b, *c);
   json_builder_end_array (b);
+  if (sig->registry) {
+    json_builder_set_member_name (b, "registry");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "launcher");
+    json_builder_add_string_value (b,
+                                   sx_registry_get_launcher_id (sig->registry));
+    json_builder_set_member_name (b, "connected");
+    json_builder_add_boolean_value (b,
+                                    sx_registry_is_connected (sig->registry));
+    json_builder_end_object (b);
+  }
   json_builder_end_object (b);
   signaling_respond_json (
       sig, msg,
@@ -148,6 +159,22 @@ signaling_handle_metrics (SxSignaling *sig, SoupServerMessage *msg)
       g_string_append_printf (
           out, "surveillx_camera_codec{camera_id=\"%s\",codec=\"%s\"} 1\n",
           (const gchar *)ids[i], st.codec);
+  }
+  if (sig->registry) {
+    metric_header (out, "surveillx_camera_lease_epoch", "gauge",
+                   "The camera's lease in the launchers' registry (0: not "
+                   "taken yet).");
+    for (guint i = 0; i < n_ids; i++)
+      g_string_append_printf (
+          out,
+          "surveillx_camera_lease_epoch{camera_id=\"%s\"} %" G_GUINT64_FORMAT
+          "\n",
+          (const gchar *)ids[i],
+          signaling_lookup_peer (sig, ids[i])->lease_epoch);
+    metric_header (out, "surveillx_registry_connected", "gauge",
+                   "1 while the registry's database connection works.");
+    g_string_append_printf (out, "surveillx_registry_connected %d\n",
+                            sx_registry_is_connected (sig->registry));
   }
   metric_header (out, "surveillx_camera_restarts_total", "counter",
                  "Pipelines replaced by a new offer for the same camera id.");

@@ -257,18 +257,36 @@ on_camera_stopped_done (SxCamera *camera, gpointer user_data)
   maybe_finish_shutdown (sig);
 }
 
+static void
+update_load (SxSignaling *sig)
+{
+  if (sig->registry)
+    sx_registry_set_load (sig->registry, g_hash_table_size (sig->peers));
+}
+
+/* Takes @camera out of the table if it is still there, ending its lease. */
+static void
+forget_peer (SxSignaling *sig, SxCamera *camera, const gchar *reason)
+{
+  const gchar *id = sx_camera_get_id (camera);
+  Peer *peer = signaling_lookup_peer (sig, id);
+  if (peer == NULL || peer->camera != camera)
+    return;
+  if (sig->registry && peer->lease_epoch)
+    sx_registry_release (sig->registry, id, peer->lease_epoch, reason);
+  g_hash_table_remove (sig->peers, id);
+  update_load (sig);
+}
+
 /* Removes @camera from the table (if still there) and stops it. */
 static void
 retire_camera (SxSignaling *sig, SxCamera *camera, const gchar *reason)
 {
-  const gchar *id = sx_camera_get_id (camera);
   if (sx_camera_stop (camera, on_camera_stopped_done, sig)) {
     GST_INFO_OBJECT (sx_camera_get_pipeline (camera), "stopping (%s)", reason);
     sig->stops_in_flight++;
   }
-  Peer *peer = signaling_lookup_peer (sig, id);
-  if (peer && peer->camera == camera)
-    g_hash_table_remove (sig->peers, id);
+  forget_peer (sig, camera, reason);
 }
 
 static void
@@ -321,9 +339,7 @@ void
 signaling_close_camera (SxSignaling *sig, SxCamera *camera)
 {
   sx_camera_ref (camera);
-  Peer *peer = signaling_lookup_peer (sig, sx_camera_get_id (camera));
-  if (peer && peer->camera == camera)
-    g_hash_table_remove (sig->peers, sx_camera_get_id (camera));
+  forget_peer (sig, camera, "closed by the peer");
   Flush *flush = g_new0 (Flush, 1);
   flush->sig = sig;
   flush->camera = camera;
@@ -335,6 +351,115 @@ signaling_close_camera (SxSignaling *sig, SxCamera *camera)
   flush->timer = g_timeout_source_new (sig->options.eos_timeout_ms);
   g_source_set_callback (flush->timer, on_flush_timeout, flush, NULL);
   g_source_attach (flush->timer, NULL);
+}
+
+/* ---- the registry (several launchers) ---- */
+
+/* The camera a take was asked for: the answer may come after it left. */
+typedef struct {
+  SxSignaling *sig;
+  SxCamera *camera;
+} LeaseRequest;
+
+static LeaseRequest *
+lease_request_new (SxSignaling *sig, SxCamera *camera)
+{
+  LeaseRequest *req = g_new (LeaseRequest, 1);
+  req->sig = sig;
+  req->camera = sx_camera_ref (camera);
+  return req;
+}
+
+static void
+lease_request_free (LeaseRequest *req)
+{
+  sx_camera_unref (req->camera);
+  g_free (req);
+}
+
+static void
+on_lease_taken (const gchar *camera_id, guint64 epoch, gpointer data)
+{
+  LeaseRequest *req = data;
+  SxSignaling *sig = req->sig;
+  Peer *peer = signaling_lookup_peer (sig, camera_id);
+  if (peer == NULL || peer->camera != req->camera) {
+    sx_registry_release (sig->registry, camera_id, epoch,
+                         "the camera left before its lease was taken");
+    return;
+  }
+  peer->lease_epoch = epoch;
+  sx_camera_set_lease_epoch (peer->camera, epoch);
+  GST_INFO_OBJECT (sx_camera_get_pipeline (peer->camera),
+                   "lease %" G_GUINT64_FORMAT, epoch);
+}
+
+static void
+on_lease_lost (const gchar *camera_id, guint64 epoch, gpointer user_data)
+{
+  SxSignaling *sig = user_data;
+  Peer *peer = signaling_lookup_peer (sig, camera_id);
+  if (peer == NULL || peer->lease_epoch != epoch)
+    return;
+  /* its lease is ended already: nothing to release */
+  peer->lease_epoch = 0;
+  retire_camera (sig, peer->camera,
+                 "another launcher took the camera (it reconnected there)");
+}
+
+gboolean
+sx_signaling_use_registry (SxSignaling *sig, const SxRegistryOptions *options,
+                           GError **error)
+{
+  g_return_val_if_fail (sig->registry == NULL, FALSE);
+  sig->registry = sx_registry_new (options, on_lease_lost, sig, error);
+  return sig->registry != NULL;
+}
+
+/* A full (or stopping) launcher names another with room: WHIP gets a 307
+ * to the same resource there (RFC 9725 section 4.5), the JSON routes a 503
+ * with "launcher". FALSE: no registry, or nobody has room. */
+static gboolean
+redirect_elsewhere (SxSignaling *sig, SoupServerMessage *msg, OfferStyle style,
+                    const gchar *camera_id)
+{
+  if (sig->registry == NULL)
+    return FALSE;
+  g_autofree gchar *url = sx_registry_dup_redirect (sig->registry);
+  if (url == NULL)
+    return FALSE;
+  const gchar *slash = g_str_has_suffix (url, "/") ? "" : "/";
+  if (style == STYLE_WHIP) {
+    g_autofree gchar *location
+        = g_strdup_printf ("%s%swhip/%s", url, slash, camera_id);
+    soup_message_headers_replace (
+        soup_server_message_get_response_headers (msg), "Location", location);
+    signaling_respond_empty (sig, msg, SOUP_STATUS_TEMPORARY_REDIRECT);
+    GST_INFO ("camera %s: full, sent to %s", camera_id, location);
+    return TRUE;
+  }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  if (style == STYLE_FASTRTC) {
+    json_builder_set_member_name (b, "status");
+    json_builder_add_string_value (b, "failed");
+    json_builder_set_member_name (b, "meta");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, FASTRTC_CONCURRENCY_LIMIT);
+    json_builder_set_member_name (b, "launcher");
+    json_builder_add_string_value (b, url);
+    json_builder_end_object (b);
+  } else {
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, "this launcher is full: use another");
+    json_builder_set_member_name (b, "launcher");
+    json_builder_add_string_value (b, url);
+  }
+  json_builder_end_object (b);
+  signaling_respond_json (sig, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, b);
+  GST_INFO ("camera %s: full, sent to %s", camera_id, url);
+  return TRUE;
 }
 
 /* ---- the offer, whichever way it came ---- */
@@ -458,6 +583,9 @@ signaling_start_camera (SxSignaling *sig, SoupServerMessage *msg,
 {
   g_autoptr (GError) error = NULL;
   if (sig->shutting_down) {
+    if (sx_camera_id_is_valid (camera_id)
+        && redirect_elsewhere (sig, msg, style, camera_id))
+      return;
     signaling_reject (sig, msg, style, SOUP_STATUS_SERVICE_UNAVAILABLE,
                       "shutting_down", "shutting down");
     return;
@@ -541,6 +669,8 @@ signaling_start_camera (SxSignaling *sig, SoupServerMessage *msg,
                     + sig->flushes_in_flight;
   if (pipelines - (old ? 1 : 0) >= sig->options.max_cameras) {
     gst_sdp_message_free (offer);
+    if (redirect_elsewhere (sig, msg, style, camera_id))
+      return;
     signaling_reject (
         sig, msg, style, SOUP_STATUS_SERVICE_UNAVAILABLE,
         FASTRTC_CONCURRENCY_LIMIT,
@@ -589,7 +719,14 @@ signaling_start_camera (SxSignaling *sig, SoupServerMessage *msg,
   peer->identity = g_strdup (identity);
   peer_take_offer_details (peer, offer);
   g_hash_table_insert (sig->peers, g_strdup (camera_id), peer);
+  update_load (sig);
   sig->cameras_started++;
+  /* after the camera is in the table and without waiting for it: the
+   * answer does not depend on the database */
+  if (sig->registry)
+    sx_registry_take (sig->registry, camera_id, on_lease_taken,
+                      lease_request_new (sig, camera),
+                      (GDestroyNotify)lease_request_free);
   GST_INFO_OBJECT (sx_camera_get_pipeline (camera),
                    "offer received, starting its pipeline");
 
@@ -789,6 +926,8 @@ sx_signaling_shutdown (SxSignaling *sig, SxSignalingShutdownFunc done,
 void
 sx_signaling_free (SxSignaling *sig)
 {
+  /* first: its last words release the leases the cameras' stops queued */
+  g_clear_pointer (&sig->registry, sx_registry_free);
   if (sig->eos_timer) {
     g_source_destroy (sig->eos_timer);
     g_source_unref (sig->eos_timer);

@@ -8,6 +8,7 @@
 
 #include "camera.h"
 #include "listener.h"
+#include "registry.h"
 
 #include <glib.h>
 
@@ -38,6 +39,13 @@ SxSignaling *sx_signaling_new (const gchar *pipe_text, const gchar *origin,
 /* @address: NULL or "0.0.0.0" for every interface. @port 0: any free one. */
 gboolean sx_signaling_listen (SxSignaling *sig, const gchar *address,
                               guint port, GError **error);
+
+/* Joins the launchers' registry (registry.h): each camera is leased while
+ * it streams and stopped when another launcher takes it; a full launcher
+ * sends newcomers to one with room. Call once, after listening. */
+gboolean sx_signaling_use_registry (SxSignaling *sig,
+                                    const SxRegistryOptions *options,
+                                    GError **error);
 
 /* The first listening URI, e.g. http://192.0.2.1:8080/ */
 gchar *sx_signaling_get_uri (SxSignaling *sig);

@@ -25,11 +25,16 @@ GST_DEBUG_CATEGORY_EXTERN (gst_attendance_sink_debug);
  *          not enrolled again since, or after this sighting: it is dropped
  *          and the student not re-created (a camera may name them for a
  *          moment after the purge, until its gallery reloads);
+ *  fence:  when the camera was taken by a later lease than the event's
+ *          (another launcher, or a reconnect), the moment it was: an event
+ *          that starts after it is dropped, one that spans it ends there,
+ *          so two holders never both count one moment (003_registry.sql);
  *  added:  inserts a student we have never heard of (docs/database.md);
  *  upsert: the attendance row. The main query cannot see rows its own CTEs
  *  inserted, hence COALESCE over added's RETURNING. One row: whether the
  *  event was new, whether the student was added, whether a row was
- *  written (a new event not written was erased). */
+ *  written, whether it was fenced (a new event neither written nor fenced
+ *  was erased). LEAST ignores the NULL of an unfenced event. */
 static const gchar upsert_sql[]
     = "WITH ev AS ("
       "  INSERT INTO attendance_events (event_id) VALUES ($1::uuid)"
@@ -38,18 +43,25 @@ static const gchar upsert_sql[]
       "  WHERE e.external_id = $2 AND (e.erased >= $7::timestamptz"
       "   OR NOT EXISTS (SELECT 1 FROM students s"
       "    WHERE s.external_id = $2))),"
+      " fence AS (SELECT min(l.taken) AS cut FROM camera_leases l"
+      "  WHERE $10::bigint > 0 AND l.camera_id = $4 AND l.epoch > $10::bigint),"
+      " fenced AS (SELECT 1 FROM fence WHERE cut <= $6::timestamptz),"
       " added AS ("
       "  INSERT INTO students (external_id, name)"
       "  SELECT $2, $3 WHERE EXISTS (SELECT 1 FROM ev)"
       "   AND NOT EXISTS (SELECT 1 FROM erased)"
+      "   AND NOT EXISTS (SELECT 1 FROM fenced)"
       "  ON CONFLICT (external_id) DO NOTHING RETURNING id),"
       " upsert AS ("
       "  INSERT INTO attendance AS a (student, camera_id, session_key,"
       "   first_seen, last_seen, sightings, best_distance)"
       "  SELECT COALESCE((SELECT id FROM added),"
       "    (SELECT id FROM students WHERE external_id = $2)),"
-      "   $4, $5, $6::timestamptz, $7::timestamptz, $8::bigint, $9::float8"
+      "   $4, $5, $6::timestamptz,"
+      "   LEAST($7::timestamptz, (SELECT cut FROM fence)), $8::bigint,"
+      "   $9::float8"
       "  WHERE EXISTS (SELECT 1 FROM ev) AND NOT EXISTS (SELECT 1 FROM erased)"
+      "   AND NOT EXISTS (SELECT 1 FROM fenced)"
       "  ON CONFLICT (student, session_key) DO UPDATE SET"
       "   first_seen = LEAST(a.first_seen, EXCLUDED.first_seen),"
       "   last_seen = GREATEST(a.last_seen, EXCLUDED.last_seen),"
@@ -57,7 +69,7 @@ static const gchar upsert_sql[]
       "   best_distance = LEAST(a.best_distance, EXCLUDED.best_distance)"
       "  RETURNING 1)"
       " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM added),"
-      "  (SELECT count(*) FROM upsert)";
+      "  (SELECT count(*) FROM upsert), (SELECT count(*) FROM fenced)";
 
 typedef struct {
   gchar *student;
@@ -117,8 +129,9 @@ struct _SxAttWriter {
   gint64 stop_deadline; /* monotonic us */
   gboolean exited;      /* retired by the thread, which no longer sees it */
   SxAttWriterStats stats;
-  GPtrArray *pending; /* SxAttEvent, spool order; changed by the thread
-                       * only, its length read under the lock */
+  guint64 lease_epoch; /* for the events collected next */
+  GPtrArray *pending;  /* SxAttEvent, spool order; changed by the thread
+                        * only, its length read under the lock */
 
   /* connection thread only */
   SxSpool *spool;
@@ -174,6 +187,14 @@ sx_att_writer_add_sighting (SxAttWriter *w, const gchar *student,
   g_free (key);
 }
 
+void
+sx_att_writer_set_lease_epoch (SxAttWriter *w, guint64 epoch)
+{
+  g_mutex_lock (&w->conn->lock);
+  w->lease_epoch = epoch;
+  g_mutex_unlock (&w->conn->lock);
+}
+
 /* Under lock. */
 static GPtrArray *
 collect_events (SxAttWriter *w)
@@ -197,6 +218,7 @@ collect_events (SxAttWriter *w)
     e->last_seen = a->last_seen;
     e->sightings = a->sightings;
     e->best_distance = a->best_distance;
+    e->lease_epoch = w->lease_epoch;
     g_ptr_array_add (events, e);
   }
   g_hash_table_remove_all (w->aggregates);
@@ -322,7 +344,7 @@ connect_db (Connection *c, GPtrArray *writers)
                    : sx_db_check_version (db, &error)))
     goto failed;
   sx_db_set_notice_func (db, NULL, NULL);
-  if (!sx_db_prepare (db, UPSERT_STATEMENT, upsert_sql, 9, &error))
+  if (!sx_db_prepare (db, UPSERT_STATEMENT, upsert_sql, 10, &error))
     goto failed;
   /* Best effort housekeeping; a failure here must not stop attendance. */
   res = sx_db_exec (db,
@@ -377,7 +399,8 @@ upsert_event (SxDb *db, const SxAttEvent *e, GError **error)
   gchar *last = iso_time (e->last_seen);
   gchar *sightings = g_strdup_printf ("%" G_GUINT64_FORMAT, e->sightings);
   gchar distance[G_ASCII_DTOSTR_BUF_SIZE];
-  const gchar *params[9];
+  gchar *epoch = g_strdup_printf ("%" G_GUINT64_FORMAT, e->lease_epoch);
+  const gchar *params[10];
   PGresult *res;
 
   g_ascii_dtostr (distance, sizeof distance, e->best_distance);
@@ -390,7 +413,9 @@ upsert_event (SxDb *db, const SxAttEvent *e, GError **error)
   params[6] = last;
   params[7] = sightings;
   params[8] = distance;
-  res = sx_db_exec_prepared (db, UPSERT_STATEMENT, 9, params, error);
+  params[9] = epoch;
+  res = sx_db_exec_prepared (db, UPSERT_STATEMENT, 10, params, error);
+  g_free (epoch);
   g_free (first);
   g_free (last);
   g_free (sightings);
@@ -432,7 +457,7 @@ static BatchResult
 write_batch (Connection *c, SxAttWriter *w)
 {
   guint n = w->one_at_a_time ? 1 : MIN (w->batch_size, w->pending->len);
-  guint i, written = 0, duplicates = 0, erased = 0, pending;
+  guint i, written = 0, duplicates = 0, erased = 0, fenced = 0, pending;
   GPtrArray *added = g_ptr_array_new_with_free_func (g_free);
   GError *error = NULL;
 
@@ -446,6 +471,8 @@ write_batch (Connection *c, SxAttWriter *w)
       goto failed;
     if (g_str_equal (PQgetvalue (res, 0, 0), "0")) {
       duplicates++;
+    } else if (g_str_equal (PQgetvalue (res, 0, 3), "1")) {
+      fenced++;
     } else if (g_str_equal (PQgetvalue (res, 0, 2), "0")) {
       erased++;
     } else {
@@ -464,6 +491,7 @@ write_batch (Connection *c, SxAttWriter *w)
   w->stats.events_written += written;
   w->stats.events_duplicate += duplicates;
   w->stats.events_erased += erased;
+  w->stats.events_fenced += fenced;
   w->stats.students_added += added->len;
   w->stats.pending = pending = w->pending->len;
   g_cond_broadcast (&c->cond);

@@ -61,6 +61,7 @@ typedef struct {
   guint64 events_duplicate; /* replayed events the database already had */
   guint64 events_rejected;
   guint64 events_erased; /* the student was erased after the sighting */
+  guint64 events_fenced; /* the camera had been taken by a later lease */
   guint64 students_added;
   guint64 connects;
   guint pending; /* spooled, not yet in the database */
@@ -85,6 +86,10 @@ void sx_att_writer_add_sighting (SxAttWriter *writer, const gchar *student,
 
 /* Waits, at most @timeout_ms, until every sighting added so far is in the
  * database. TRUE when it is. */
+/* The camera's lease (sql/003_registry.sql) for the events made from now
+ * on; 0: none. Any thread. */
+void sx_att_writer_set_lease_epoch (SxAttWriter *writer, guint64 epoch);
+
 gboolean sx_att_writer_flush (SxAttWriter *writer, guint timeout_ms);
 
 /* Flushes within flush-timeout, stops the thread, closes the spool (what

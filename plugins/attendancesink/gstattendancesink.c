@@ -61,6 +61,7 @@ enum {
   PROP_BATCH_SIZE,
   PROP_MAX_BACKOFF,
   PROP_TIMETABLE_REFRESH,
+  PROP_LEASE_EPOCH,
   PROP_STATS,
 };
 
@@ -80,6 +81,7 @@ struct _GstAttendanceSink {
   guint batch_size;
   guint max_backoff;
   guint timetable_refresh;
+  guint64 lease_epoch;
 
   /* between start() and stop(): read by the streaming thread without the
    * object lock, since properties cannot change outside NULL/READY */
@@ -404,6 +406,7 @@ gst_attendance_sink_start (GstBaseSink *sink)
         = sx_att_writer_new (&config, spool, replay, &callbacks, self);
     GST_OBJECT_LOCK (self);
     self->writer = writer;
+    sx_att_writer_set_lease_epoch (writer, self->lease_epoch);
     GST_OBJECT_UNLOCK (self);
   }
   g_ptr_array_unref (replay);
@@ -469,11 +472,12 @@ make_stats (GstAttendanceSink *self)
       G_TYPE_UINT64, stats.events_written, "events-duplicate", G_TYPE_UINT64,
       stats.events_duplicate, "events-rejected", G_TYPE_UINT64,
       stats.events_rejected, "events-erased", G_TYPE_UINT64,
-      stats.events_erased, "students-added", G_TYPE_UINT64,
-      stats.students_added, "connects", G_TYPE_UINT64, stats.connects,
-      "pending", G_TYPE_UINT, stats.pending, "connected", G_TYPE_BOOLEAN,
-      stats.connected, "failed", G_TYPE_BOOLEAN, stats.failed, "last-error",
-      G_TYPE_STRING, stats.last_error ? stats.last_error : "", NULL);
+      stats.events_erased, "events-fenced", G_TYPE_UINT64, stats.events_fenced,
+      "students-added", G_TYPE_UINT64, stats.students_added, "connects",
+      G_TYPE_UINT64, stats.connects, "pending", G_TYPE_UINT, stats.pending,
+      "connected", G_TYPE_BOOLEAN, stats.connected, "failed", G_TYPE_BOOLEAN,
+      stats.failed, "last-error", G_TYPE_STRING,
+      stats.last_error ? stats.last_error : "", NULL);
   g_free (stats.last_error);
   return s;
 }
@@ -530,6 +534,13 @@ gst_attendance_sink_set_property (GObject *object, guint prop_id,
       break;
     case PROP_TIMETABLE_REFRESH:
       self->timetable_refresh = g_value_get_uint (value);
+      break;
+    case PROP_LEASE_EPOCH:
+      /* changes while playing: a launcher learns the epoch once the
+       * registry answered, after the pipeline started */
+      self->lease_epoch = g_value_get_uint64 (value);
+      if (self->writer != NULL)
+        sx_att_writer_set_lease_epoch (self->writer, self->lease_epoch);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -588,6 +599,9 @@ gst_attendance_sink_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_TIMETABLE_REFRESH:
       g_value_set_uint (value, self->timetable_refresh);
+      break;
+    case PROP_LEASE_EPOCH:
+      g_value_set_uint64 (value, self->lease_epoch);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -709,11 +723,23 @@ gst_attendance_sink_class_init (GstAttendanceSinkClass *klass)
           "progress names the session unless session-id is set",
           1, 3600, DEFAULT_TIMETABLE_REFRESH, rw_ready));
   g_object_class_install_property (
+      gobject_class, PROP_LEASE_EPOCH,
+      g_param_spec_uint64 (
+          "lease-epoch", "Lease epoch",
+          "The camera's lease in the launchers' registry "
+          "(camera_leases.epoch); its events are dropped, or cut short, "
+          "where the camera was taken by a later lease meanwhile. 0: no "
+          "registry. May change while playing",
+          0, G_MAXINT64, 0,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
       gobject_class, PROP_STATS,
       g_param_spec_boxed (
           "stats", "Statistics",
           "Counters: sightings, events-spooled/-written/-duplicate/"
-          "-rejected/-erased, students-added, connects, pending, connected, "
+          "-rejected/-erased/-fenced, students-added, connects, pending, "
+          "connected, "
           "failed, "
           "last-error",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));

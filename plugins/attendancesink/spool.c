@@ -71,6 +71,10 @@ event_to_json (const SxAttEvent *event, const gchar *reason)
   json_builder_add_int_value (b, (gint64)event->sightings);
   json_builder_set_member_name (b, "distance");
   json_builder_add_double_value (b, event->best_distance);
+  if (event->lease_epoch != 0) {
+    json_builder_set_member_name (b, "epoch");
+    json_builder_add_int_value (b, (gint64)event->lease_epoch);
+  }
   if (reason != NULL) {
     json_builder_set_member_name (b, "reason");
     json_builder_add_string_value (b, reason);
@@ -117,6 +121,9 @@ event_from_json (JsonObject *o)
   event->last_seen = json_object_get_int_member (o, "last");
   event->sightings = (guint64)json_object_get_int_member (o, "sightings");
   event->best_distance = json_object_get_double_member (o, "distance");
+  /* optional: spools written before leases existed have none */
+  event->lease_epoch
+      = (guint64)json_object_get_int_member_with_default (o, "epoch", 0);
   return event;
 }
 

@@ -5,7 +5,8 @@
  * writer tries the database, so neither an outage nor a crash loses it.
  * One JSON object per line, readable with `cat`:
  *   {"event":"<uuid>","student":..,"label":..,"camera":..,"session":..,
- *    "first":<unix us>,"last":<unix us>,"sightings":n,"distance":d}
+ *    "first":<unix us>,"last":<unix us>,"sightings":n,"distance":d,
+ *    "epoch":n}   (epoch only when the camera holds a lease)
  *   {"ack":"<uuid>"}   every event up to and including <uuid> is in the DB
  * When nothing is pending the file is truncated (compaction). Replaying an
  * event that did reach the database is harmless: its id makes the upsert a
@@ -28,6 +29,9 @@ typedef struct {
   gint64 last_seen;
   guint64 sightings;
   gdouble best_distance;
+  /* the camera's lease when the event was made (sql/003_registry.sql); 0:
+   * no registry, never fenced */
+  guint64 lease_epoch;
 } SxAttEvent;
 
 SxAttEvent *sx_att_event_new (void);

@@ -720,6 +720,79 @@ def case_shared(pg, tmp):
           'the last sink to leave closes the connection')
 
 
+def case_fence(pg, tmp):
+    """lease-epoch: a sink whose camera was taken by a later lease (another
+    launcher, sql/003_registry.sql) writes nothing from after the take; an
+    event that spans the take ends at it; the new holder counts on."""
+    def take(who):
+        return pg.query("SELECT surveillx.take_camera('room-7', %s, "
+                        "'1 minute')", (who,))[0][0]
+
+    def row():
+        got = pg.query("SELECT a.sightings, a.last_seen FROM "
+                       "surveillx.attendance a JOIN surveillx.students s ON "
+                       "s.id = a.student WHERE s.external_id = 'S1' AND "
+                       "a.session_key = 'fence-1'")
+        return got[0] if got else (0, None)
+
+    props = {'camera-id': 'room-7', 'session-id': 'fence-1'}
+    old = Sink(conninfo=pg.conninfo(), **dict(
+        props, **{'spool-location': os.path.join(tmp, 'old.spool')}))
+    check(old.start(), 'sink starts')
+    check(bool(wait(lambda: old.stats().get_value('connected'), 20)),
+          'sink connected (the schema migrated)')
+    e1 = take('launcher-a')
+    old.sink.set_property('lease-epoch', e1)
+    check(old.sink.get_property('lease-epoch') == e1,
+          'lease-epoch set while playing')
+    for _ in range(4):
+        old.push([{'id': 'S1'}])
+    check(old.wait_written(), 'the holder\'s sightings written')
+    check(row()[0] == 4, 'four sightings counted (%s)' % (row(),))
+
+    e2 = take('launcher-b')
+    check(e2 > e1, 'a later take has a larger epoch (%d > %d)' % (e2, e1))
+    time.sleep(0.05)  # sightings strictly after the take
+    for _ in range(5):
+        old.push([{'id': 'S1'}])
+    check(bool(wait(lambda: old.stats().get_value('events-fenced') >= 1, 10)),
+          'the old holder\'s later sightings are fenced (events-fenced %d)' %
+          old.stats().get_value('events-fenced'))
+    check(row()[0] == 4, 'and not counted (%s)' % (row(),))
+    old.finish()
+
+    new = Sink(conninfo=pg.conninfo(), **dict(
+        props, **{'spool-location': os.path.join(tmp, 'new.spool'),
+                  'lease-epoch': e2, 'flush-interval': 3000}))
+    check(new.start(), 'the new holder starts')
+    for _ in range(3):
+        new.push([{'id': 'S1'}])
+    # its aggregate spans the next take: counted, ending at the take
+    time.sleep(0.3)
+    e3 = take('launcher-c')
+    taken = pg.query("SELECT taken FROM surveillx.camera_leases WHERE "
+                     "epoch = %s", (e3,))[0][0]
+    time.sleep(0.3)
+    new.push([{'id': 'S1'}])
+    new.finish()
+    sightings, last_seen = row()
+    check(sightings == 8, 'the new holder\'s sightings counted, the span '
+          'across the next take too (%d)' % sightings)
+    check(last_seen <= taken, 'a span across a take ends at it (%s <= %s)'
+          % (last_seen, taken))
+    check(new.stats().get_value('events-fenced') == 0,
+          'nothing of the new holder fenced')
+    registry = pg.query("SELECT launcher_id, epoch, state FROM "
+                        "surveillx.camera_registry")
+    check(registry == [('launcher-c', e3, 'held')],
+          'camera_registry shows the latest holder (%s)' % registry)
+    ended = pg.query("SELECT epoch, end_reason FROM surveillx.camera_leases "
+                     "WHERE ended IS NOT NULL ORDER BY epoch")
+    check(ended == [(e1, 'taken over by launcher-b'),
+                    (e2, 'taken over by launcher-c')],
+          'earlier leases ended, naming who took over (%s)' % ended)
+
+
 def wait(pred, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -732,6 +805,7 @@ def wait(pred, timeout):
 
 CASES = {
     'basic': case_basic,
+    'fence': case_fence,
     'shared': case_shared,
     'hostile': case_hostile,
     'kill-restart': case_kill_restart,

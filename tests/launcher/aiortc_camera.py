@@ -16,6 +16,13 @@ over WebRTC, speaking one of the launcher's three signaling shapes.
            --trickle the candidates follow in PATCH sdpfrags; --delete sends
            DELETE at the end
 
+--fallback-url URL (repeatable) makes it a camera that keeps streaming as
+the Windows client does: when its connection dies (ICE consent fails, ~30 s
+in aiortc 1.4), or a launcher cannot be reached, it offers again to the
+next URL of --url and the fallbacks, round robin, until --duration has
+passed since it first connected. Either way it follows a full launcher's
+redirect: WHIP's 307 Location, or the JSON routes' 503 {"launcher": URL}.
+
 --codec offers that video codec only (aiortc encodes VP8 and H.264: libvpx
 and libx264 through PyAV); by default aiortc offers VP8 first, then H.264.
 
@@ -48,11 +55,22 @@ def request(method, url, body, content_type, token):
         req.add_header("Content-Type", content_type)
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    opener = urllib.request.build_opener(NoRedirect)
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with opener.open(req, timeout=30) as r:
             return r.status, r.headers, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read().decode()
+    except OSError as e:  # refused, unreachable, timed out: no launcher
+        return 0, {}, str(e)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are the caller's: urllib would not repeat a POST's body
+    on a 307 anyway."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def split_candidates(sdp):
@@ -95,15 +113,21 @@ async def signal(args, pc, loop):
     def run(*a):
         return loop.run_in_executor(None, lambda: request(*a))
 
-    base = args.url.rstrip("/")
+    base = args.base.rstrip("/")
     if args.signaling == "whip":
-        status, headers, text = await run(
-            "POST", base + "/whip/" + args.camera_id, sdp.encode(),
-            "application/sdp", args.token)
+        url = base + "/whip/" + args.camera_id
+        for _ in range(4):  # a full launcher names another (307)
+            status, headers, text = await run(
+                "POST", url, sdp.encode(), "application/sdp", args.token)
+            if status != 307:
+                break
+            url = urllib.parse.urljoin(url, headers["Location"])
+            say(event="redirect", status=status, location=url)
+            args.base = url.rsplit("/whip/", 1)[0]
         if status != 201:
             raise RuntimeError("WHIP POST: %d %s" % (status, text))
         answer_sdp = text
-        location = urllib.parse.urljoin(base + "/", headers["Location"])
+        location = urllib.parse.urljoin(url, headers["Location"])
         say(event="whip", location=headers["Location"],
             links=headers.get_all("Link") or [])
         args.location = location
@@ -147,6 +171,19 @@ async def signal(args, pc, loop):
                                     "application/json", args.token)
         say(event="candidate", status=status, body=json.loads(text))
     status, _, text = await offer
+    if status == 503:
+        try:
+            reply = json.loads(text)
+            other = reply.get("launcher") or reply.get("meta", {}).get(
+                "launcher")
+        except ValueError:
+            other = None
+        if other and not getattr(args, "redirected", False):
+            # a full launcher named one with room: offer there, once
+            say(event="redirect", status=status, location=other)
+            args.base = other
+            args.redirected = True
+            return await signal(args, pc, loop)
     if status != 200:
         raise RuntimeError("offer: HTTP %d %s" % (status, text))
     answer = json.loads(text)
@@ -156,6 +193,37 @@ async def signal(args, pc, loop):
 
 
 async def run(args):
+    """One connection, or with fallbacks a camera that reconnects."""
+    urls = [args.url] + args.fallback_url
+    if not args.fallback_url:
+        args.base = args.url
+        return await stream(args, args.duration)
+    end = None
+    attempt = 0
+    while True:
+        args.base = urls[attempt % len(urls)]
+        args.redirected = False
+        attempt += 1
+        left = args.duration if end is None else end - time.time()
+        if left <= 0:
+            say(event="done", ok=True, state="finished")
+            return 0
+        t0 = time.time()
+        code = await stream(args, left, keep_going=True)
+        if code == 0:
+            return 0
+        if end is None and code == 2:  # it connected, then died
+            end = t0 + args.duration
+        if end is not None and time.time() >= end:
+            say(event="done", ok=False, state="gave up")
+            return 1
+        say(event="reconnecting", after=attempt, t=time.time())
+        await asyncio.sleep(1.0)
+
+
+async def stream(args, duration, keep_going=False):
+    """0: streamed @duration; 1: never connected; 2: connected, then the
+    connection died (keep_going: no "done" line then)."""
     pc = RTCPeerConnection()
     player = MediaPlayer(args.video)
     transceiver = pc.addTransceiver(player.video, direction="sendonly")
@@ -195,7 +263,8 @@ async def run(args):
         return 1
     if isinstance(answer, str):  # WHIP: the body is the answer SDP
         answer = {"sdp": answer, "type": "answer"}
-    say(event="answer", camera_id=answer.get("camera_id"), sdp=answer["sdp"])
+    say(event="answer", camera_id=answer.get("camera_id"), sdp=answer["sdp"],
+        url=args.base, t=time.time())
     await pc.setRemoteDescription(RTCSessionDescription(
         sdp=answer["sdp"], type="answer"))
     try:
@@ -205,8 +274,12 @@ async def run(args):
         await pc.close()
         return 1
     done = asyncio.ensure_future(failed.wait())
-    await asyncio.wait([done], timeout=args.duration)
+    await asyncio.wait([done], timeout=duration)
     ok = not failed.is_set()
+    if not ok and keep_going:
+        await pc.close()
+        await asyncio.sleep(0)
+        return 2
     if channel is not None:
         say(event="datachannel", state=channel.readyState)
     if args.delete and args.location:
@@ -237,6 +310,9 @@ def main():
     parser.add_argument("--codec", default=None,
                         help="offer only this video codec (VP8, H264)")
     parser.add_argument("--delete", action="store_true")
+    parser.add_argument("--fallback-url", action="append", default=[],
+                        help="another launcher to reconnect to when the "
+                        "connection dies (repeatable)")
     parser.add_argument("--withhold-candidates", action="store_true",
                         help="with --trickle: never send them (ICE can only "
                         "learn the camera's address from its checks)")

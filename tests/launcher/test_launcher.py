@@ -42,7 +42,8 @@ ADDR = '192.0.2.1'
 # flushed), which these tests read: they are its default log, but the test
 # environment's GST_DEBUG replaces that default, so ask for them on top.
 if os.environ.get('GST_DEBUG'):
-    os.environ['GST_DEBUG'] += ',sxlauncher:4,sxsignaling:4,sxcamera:4'
+    os.environ['GST_DEBUG'] += (',sxlauncher:4,sxsignaling:4,sxcamera:4,'
+                                'sxregistry:4,sxorphanspools:4')
 PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj',
           'sheldon', 'stuart']
 # What facerecog names in each group photo at 640x360 (measured with the
@@ -2003,6 +2004,337 @@ def case_installed(env):
     notify.close()
 
 
+FAILOVER_HUB = '198.51.100.254'
+
+
+class Failover:
+    """Three launchers, each in a network namespace of its own (ip netns,
+    named after this test's pid) joined by a bridge in the test's
+    namespace, where PostgreSQL, the dashboard and the cameras are."""
+
+    def __init__(self, env, pg, sio_port):
+        self.env, self.pg, self.sio_port = env, pg, sio_port
+        self.names = ['sxf%d-%d' % (os.getpid(), i) for i in (1, 2, 3)]
+        self.procs = {}
+        self.urls = {}
+        self.logs = {}
+        subprocess.run(['ip', 'link', 'add', 'sxfbr', 'type', 'bridge'],
+                       check=True)
+        subprocess.run(['ip', 'addr', 'add', FAILOVER_HUB + '/24', 'dev',
+                        'sxfbr'], check=True)
+        subprocess.run(['ip', 'link', 'set', 'sxfbr', 'up'], check=True)
+        for i, ns in enumerate(self.names, 1):
+            hub, inner = 'sxfh%d' % i, 'sxfl%d' % i
+            for cmd in (['ip', 'netns', 'add', ns],
+                        ['ip', 'link', 'add', hub, 'type', 'veth', 'peer',
+                         'name', inner],
+                        ['ip', 'link', 'set', inner, 'netns', ns],
+                        ['ip', 'link', 'set', hub, 'master', 'sxfbr'],
+                        ['ip', 'link', 'set', hub, 'up'],
+                        ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
+                        ['ip', '-n', ns, 'addr', 'add',
+                         self.address(i) + '/24', 'dev', inner],
+                        ['ip', '-n', ns, 'link', 'set', inner, 'up']):
+                subprocess.run(cmd, check=True)
+
+    @staticmethod
+    def address(i):
+        return '198.51.100.%d' % i
+
+    def conninfo(self, i):
+        """L2 logs in as a role of its own, so the test can cut it off
+        the database alone."""
+        role = {'user': 'l2', 'password': 'pw-l2'} if i == 2 else {}
+        return self.pg.conninfo(**role).replace('host=127.0.0.1',
+                                                'host=' + FAILOVER_HUB)
+
+    def start(self, i):
+        env = dict(os.environ)
+        env.setdefault('SURVEILLX_MODEL_DIR',
+                       os.path.join(SOURCE_ROOT, 'models'))
+        env['SURVEILLX_GALLERY'] = self.env.gallery
+        env['SURVEILLX_SIO_URL'] = 'http://%s:%d' % (FAILOVER_HUB,
+                                                     self.sio_port)
+        env['SURVEILLX_DB'] = self.conninfo(i)
+        env['XDG_STATE_HOME'] = os.path.join(self.env.tmp, 'state-L%d' % i)
+        log = os.path.join(self.env.tmp, 'launcher-L%d-%d.log' % (
+            i, len([k for k in self.logs if k[0] == i])))
+        self.logs[(i, log)] = log
+        # capacity 5: after one launcher dies its three cameras fit on the
+        # other two (3 + 3 + 3 <= 10) only if one of them is sent on
+        self.procs[i] = self.env.procs.start(
+            ['ip', 'netns', 'exec', self.names[i - 1], LAUNCHER,
+             '--address', self.address(i), '--port', '8080',
+             '--ice-address', self.address(i), '--max-cameras', '5',
+             '--registry', self.conninfo(i), '--launcher-id', 'L%d' % i,
+             '--lease', '6000',
+             os.path.join(SOURCE_ROOT, 'pipelines', 'classroom.pipe')],
+            log, env=env)
+        self.urls[i] = 'http://%s:8080' % self.address(i)
+
+        def listening():
+            with open(log) as f:
+                return 'listening on http' in f.read()
+        check(bool(wait_for(listening, 60)), 'L%d listening' % i)
+        return log
+
+    def kill(self, i):
+        os.killpg(self.procs[i].pid, signal.SIGKILL)
+        self.procs[i].wait()
+
+    def close(self):
+        for ns in self.names:
+            subprocess.run(['ip', 'netns', 'delete', ns],
+                           stderr=subprocess.DEVNULL)
+        subprocess.run(['ip', 'link', 'delete', 'sxfbr'],
+                       stderr=subprocess.DEVNULL)
+
+
+def read_spool(path):
+    """{event id: (student, session, sightings, epoch)} still pending in a
+    spool (events not acknowledged)."""
+    events, order = {}, []
+    with open(path) as f:
+        for line in f:
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue
+            if 'ack' in o:
+                upto = order.index(o['ack']) + 1 if o['ack'] in order else 0
+                for e in order[:upto]:
+                    events.pop(e, None)
+                order = order[upto:]
+            elif 'event' in o:
+                order.append(o['event'])
+                events[o['event']] = (o['student'], o['session'],
+                                      o['sightings'], o.get('epoch', 0))
+    return events
+
+
+def case_failover(env):
+    """Many launchers, one database: three launchers in their own network
+    namespaces share one PostgreSQL (the registry) and one dashboard; nine
+    cameras spread over them. kill -9 one launcher: its cameras reconnect
+    to the others (one sent on by a full launcher), the registry shows the
+    move, attendance rows are neither lost nor doubled, and the killed
+    launcher's spools are written when it comes back."""
+    from pgcluster import PgCluster
+    pg = fo = None
+    try:
+        sio_port = free_port()
+        env.sio_port = sio_port
+        # the bridge first: PostgreSQL listens on its address
+        fo = Failover(env, None, sio_port)
+        pg = fo.pg = PgCluster(also_listen=FAILOVER_HUB)
+        env.procs.start([PYTHON, os.path.join(PEERS, 'sio_server.py'),
+                         '--port', str(sio_port), '--host', '0.0.0.0'],
+                        os.path.join(env.tmp, 'sio.log'))
+        check(bool(wait_for(lambda: env.sio('stats') is not None, 20)),
+              'Flask-SocketIO server up')
+        pg.query("CREATE ROLE l2 LOGIN SUPERUSER PASSWORD 'pw-l2'")
+        for i in (1, 2, 3):
+            fo.start(i)
+        # camera c on launcher (c - 1) % 3 + 1; photos alternate. L2's
+        # cameras fall back to L1 first, then L3: L1 fills up (5) and
+        # sends the last one on. Each signaling shape moves once.
+        cams = {}
+        shapes = ['whip', 'seed', 'fastrtc']
+        for c in range(1, 10):
+            home = (c - 1) % 3 + 1
+            others = [j for j in (1, 2, 3) if j != home]
+            photo = 'bbt4' if c % 2 else 'bbt5'
+            cid = 'cam-%d' % c
+            args = [PYTHON, CAMERA, '--url', fo.urls[home], '--video',
+                    env.video(photo), '--duration', '400', '--camera-id',
+                    cid, '--signaling', shapes[(c - 1) // 3]]
+            for j in others:
+                args += ['--fallback-url', fo.urls[j]]
+            cams[cid] = {'home': home, 'photo': photo,
+                         'proc': env.procs.start(args, os.path.join(
+                             env.tmp, 'camera-%s.log' % cid))}
+        t0 = time.time()
+        wait_for(lambda: all(ONLY_IN[c['photo']] <= labels(env.frames(cid))
+                             for cid, c in cams.items()), 120, step=1)
+        named = {cid for cid, c in cams.items()
+                 if ONLY_IN[c['photo']] <= labels(env.frames(cid))}
+        print('   named after %.1f s' % (time.time() - t0), flush=True)
+        check(named == set(cams), 'all nine cameras named their people on '
+              'the dashboard (missing: %s)' % sorted(set(cams) - named))
+
+        def registry():
+            return {r[0]: r[1:] for r in pg.query(
+                "SELECT camera_id, launcher_id, epoch, state, end_reason "
+                "FROM surveillx.camera_registry")}
+        reg = wait_for(lambda: (lambda r: r if len(r) == 9 and all(
+            v[2] == 'held' for v in r.values()) else None)(registry()), 20)
+        reg = reg or registry()
+        check(all(reg.get(cid, ('',))[0] == 'L%d' % c['home']
+                  for cid, c in cams.items()),
+              'the registry shows each camera held by its launcher (%s)' %
+              sorted(reg.items()))
+        launchers = {r[0]: r[1:] for r in pg.query(
+            "SELECT id, cameras, capacity, url FROM surveillx.launchers")}
+        print('   launchers: %s' % sorted(launchers.items()), flush=True)
+
+        movers = [cid for cid, c in cams.items() if c['home'] == 2]
+        old_epochs = {cid: reg[cid][1] for cid in movers}
+        # L2 loses the database first (its role may not connect; "too many
+        # connections", which it retries), so its sinks spool what they
+        # see, then it crashes with the spools full
+        pg.query("ALTER ROLE l2 CONNECTION LIMIT 0")
+        pg.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE usename = 'l2'")
+        folder = os.path.join(env.tmp, 'state-L2', 'surveillx')
+
+        def spooled_events():
+            found = {}
+            for name in sorted(os.listdir(folder)):
+                if name.endswith('.spool'):
+                    found.update(read_spool(os.path.join(folder, name)))
+            return found
+        check(bool(wait_for(lambda: len({e[1] for e in
+                                         spooled_events().values()}) == 3,
+                            20)),
+              'L2 spools its three cameras\' sightings while the database '
+              'refuses it')
+        t_kill = time.time()
+        fo.kill(2)
+        print('   L2 killed (kill -9)', flush=True)
+
+        def moved(cid):
+            """The camera's answer from another launcher after the kill,
+            and named frames since."""
+            answers = [e for e in camera_events(cams[cid]['proc'])
+                       if e.get('event') == 'answer' and e['t'] > t_kill]
+            if not answers:
+                return None
+            since = [f for f in env.frames(cid) if f['t'] / 1000.0 >
+                     answers[-1]['t']]
+            if not ONLY_IN[cams[cid]['photo']] <= labels(since):
+                return None
+            return answers[-1]['t'] - t_kill, answers[-1]['url']
+        # aiortc declares a silent peer dead after ~30 s of failed consent
+        # checks; then reconnecting, recognition and the dashboard
+        wait_for(lambda: all(moved(cid) for cid in movers), 120, step=1)
+        results = {cid: moved(cid) for cid in movers}
+        print('   moved: %s' % results, flush=True)
+        check(all(results.values()), 'every camera of L2 streams, named, '
+              'through another launcher within 120 s of the kill')
+        redirects = [e for cid in movers for e in camera_events(
+            cams[cid]['proc']) if e.get('event') == 'redirect']
+        print('   redirects: %s' % redirects, flush=True)
+        check(len(redirects) >= 1, 'a full launcher sent a camera on to '
+              'one with room (307 or 503 naming it)')
+        others = [cid for cid in cams if cid not in movers]
+        check(all(not [e for e in camera_events(cams[cid]['proc'])
+                       if e.get('event') == 'reconnecting']
+                  for cid in others),
+              'the other launchers\' cameras never dropped')
+
+        reg = registry()
+        leases = pg.query(
+            "SELECT camera_id, launcher_id, epoch, ended IS NOT NULL, "
+            "end_reason FROM surveillx.camera_leases ORDER BY epoch")
+        print('   registry after: %s' % sorted(reg.items()), flush=True)
+        check(all(reg[cid][0] in ('L1', 'L3') and reg[cid][2] == 'held'
+                  and reg[cid][1] > old_epochs[cid] for cid in movers),
+              'the registry shows the move: a later lease held by L1 or L3')
+        check(all(any(l[0] == cid and l[1] == 'L2' and l[3] and
+                      ('L1' in (l[4] or '') or 'L3' in (l[4] or ''))
+                      for l in leases) for cid in movers),
+              'L2\'s leases ended, naming the launcher that took over')
+        counts = {r[0]: r[1] for r in pg.query(
+            "SELECT launcher_id, count(*) FROM surveillx.camera_registry "
+            "WHERE state = 'held' GROUP BY launcher_id")}
+        check(counts.get('L2', 0) == 0 and sum(counts.values()) == 9 and
+              max(counts.values()) <= 5,
+              'nine cameras held, none by L2, none over capacity (%s)' %
+              counts)
+
+        # the cameras leave; their launchers flush at the disconnect
+        for c in cams.values():
+            os.killpg(c['proc'].pid, signal.SIGKILL)
+
+        def rows():
+            return sorted(pg.query(
+                "SELECT s.external_id, a.session_key, a.sightings "
+                "FROM surveillx.attendance a JOIN surveillx.students s "
+                "ON s.id = a.student"))
+        last = [None]
+
+        def settled():
+            now = rows()
+            same, last[0] = now == last[0], now
+            return same
+        wait_for(lambda: sum(
+            int(m.get('surveillx_cameras', 1)) for m in
+            (metrics_of(fo.urls[i]) for i in (1, 3))) == 0, 30, step=1)
+        wait_for(settled, 20, step=2)
+        before = {(r[0], r[1]): r[2] for r in rows()}
+        day = time.strftime('%Y-%m-%d')
+        for cid, c in cams.items():
+            present = {k[0] for k in before if k[1] == '%s/%s' % (cid, day)}
+            check(ONLY_IN[c['photo']] <= present,
+                  '%s: attendance has %s (got %s)' % (
+                      cid, sorted(ONLY_IN[c['photo']]), sorted(present)))
+
+        # L2 comes back: its spools (what it had not written when it was
+        # killed) are replayed exactly once
+        spooled = spooled_events()
+        known = {r[0] for r in pg.query(
+            "SELECT event_id::text FROM surveillx.attendance_events "
+            "WHERE event_id::text = ANY (%s)", (list(spooled),))}
+        expected = dict(before)
+        for eid, (student, session, n, epoch) in spooled.items():
+            if eid not in known:
+                expected[(student, session)] = \
+                    expected.get((student, session), 0) + n
+        print('   L2 left %d events in its spools, %d of them written '
+              'before the kill' % (len(spooled), len(known)), flush=True)
+        pg.query("ALTER ROLE l2 CONNECTION LIMIT -1")
+        log = fo.start(2)
+        with open(log) as f:
+            text = f.read()
+        check(bool(spooled) and 'replayed 3 spool(s)' in text,
+              'the restarted L2 replays its three spools (%d events) '
+              'before it listens' % len(spooled))
+        after = {(r[0], r[1]): r[2] for r in rows()}
+        check(after == expected, 'every spooled sighting counted once: '
+              'rows as before plus the unwritten events (%s)' % (
+                  {k: (expected.get(k), after.get(k)) for k in
+                   set(after) | set(expected)
+                   if expected.get(k) != after.get(k)}))
+        check(all(os.path.getsize(os.path.join(folder, n)) == 0
+                  for n in os.listdir(folder) if n.endswith('.spool')),
+              'L2\'s spools are empty afterwards')
+        dup = pg.query("SELECT count(*), count(DISTINCT (student, "
+                       "session_key)) FROM surveillx.attendance")[0]
+        check(dup[0] == dup[1], 'one row per student and session (%s)' %
+              (dup,))
+        l2 = pg.query("SELECT cameras, expires > now() FROM "
+                      "surveillx.launchers WHERE id = 'L2'")
+        check(l2 == [(0, True)], 'L2 is back in the registry with no '
+              'cameras (%s)' % l2)
+    finally:
+        if pg:
+            pg.cleanup()
+        if fo:
+            fo.close()
+
+
+def metrics_of(base):
+    status, text = http('GET', base + '/metrics')
+    values = {}
+    if status == 200:
+        for line in text.splitlines():
+            if line and not line.startswith('#'):
+                k, v = line.rsplit(' ', 1)
+                values[k] = float(v)
+    return values
+
+
+
 CASES = {
     'installed': case_installed,
     'preview': case_preview,
@@ -2022,6 +2354,7 @@ CASES = {
     'hardening': case_hardening,
     'https': case_https,
     'defaults': case_defaults,
+    'failover': case_failover,
 }
 
 

@@ -54,7 +54,11 @@ def free_port():
 
 
 class PgCluster:
-    def __init__(self, password=None, dbname=DEFAULT_DB, port=None):
+    def __init__(self, password=None, dbname=DEFAULT_DB, port=None,
+                 also_listen=None):
+        """also_listen: one more address (e.g. a test namespace's bridge)
+        the server listens on, with password authentication from its /24."""
+        self.also_listen = also_listen
         self.bindir = _bindir()
         self.password = password or 'pw-' + secrets.token_hex(8)
         self.superuser = DEFAULT_USER
@@ -106,6 +110,10 @@ class PgCluster:
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=self._env(), cwd=self.tmp, **self._as_server_user())
         os.unlink(pwfile)
+        if self.also_listen:
+            net = '.'.join(self.also_listen.split('.')[:3]) + '.0/24'
+            with open(os.path.join(self.datadir, 'pg_hba.conf'), 'a') as f:
+                f.write('host all all %s scram-sha-256\n' % net)
         self.start()
         self.psql_admin('CREATE DATABASE "%s"' % self.dbname, db='postgres')
 
@@ -118,7 +126,8 @@ class PgCluster:
         self.proc = subprocess.Popen(
             [os.path.join(self.bindir, 'postgres'), '-D', self.datadir,
              '-p', str(self.port), '-k', self.sockdir,
-             '-c', 'listen_addresses=127.0.0.1',
+             '-c', 'listen_addresses=127.0.0.1' + (
+                 ',' + self.also_listen if self.also_listen else ''),
              '-c', 'fsync=off', '-c', 'full_page_writes=off',
              '-c', 'max_connections=50'],
             stdout=log, stderr=subprocess.STDOUT, env=self._env(),

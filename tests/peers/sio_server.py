@@ -18,7 +18,8 @@ simple-websocket and so serves long-polling only; --ping-interval and
 --ping-timeout (seconds) shorten Engine.IO's heartbeat for watchdog tests;
 --certfile/--keyfile serve https and wss (eventlet only).
 
-Listens on 127.0.0.1 only.
+Listens on 127.0.0.1 only, unless --host names another address (only
+ever one inside a network namespace the test made, or 0.0.0.0 there).
 """
 import argparse
 import base64
@@ -28,6 +29,7 @@ import time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
+parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--threading", action="store_true")
 parser.add_argument("--auth", default=None)
 parser.add_argument("--slow", type=float, default=0.0, help="ms per frame")
@@ -163,13 +165,13 @@ def control_reset():
 
 
 if __name__ == "__main__":
-    print(f"sio_server: listening on 127.0.0.1:{args.port} "
+    print(f"sio_server: listening on {args.host}:{args.port} "
           f"({'threading' if args.threading else 'eventlet'})", flush=True)
     kwargs = {}
     if args.certfile:
         kwargs.update(certfile=args.certfile, keyfile=args.keyfile)
     if args.threading:
         kwargs["allow_unsafe_werkzeug"] = True
-    socketio.run(app, host="127.0.0.1", port=args.port, log_output=False,
+    socketio.run(app, host=args.host, port=args.port, log_output=False,
                  **kwargs)
     sys.exit(0)
