@@ -511,6 +511,14 @@ main (int argc, char **argv)
   }
   if (registry == NULL && g_getenv ("SURVEILLX_REGISTRY"))
     registry = g_strdup (g_getenv ("SURVEILLX_REGISTRY"));
+  if (registry
+      && (!sx_db_check_conninfo (registry, &error)
+          || !sx_db_check_schema_name (registry_schema ? registry_schema
+                                                       : SX_DB_DEFAULT_SCHEMA,
+                                       &error))) {
+    g_printerr ("surveillx-launcher: --registry: %s\n", error->message);
+    return 2;
+  }
   /* before listening: a camera arriving meanwhile would find its spool
    * locked by the replay */
   if (registry) {

@@ -15,7 +15,7 @@ GST_DEBUG_CATEGORY_STATIC (sx_orphan_debug);
 
 #define SPOOL_PREFIX "attendance-"
 #define SPOOL_SUFFIX ".spool"
-/* beyond the sink's own flush-timeout (8 s by default) */
+/* beyond the sink's own flush-timeout (5 s by default) */
 #define REPLAY_MARGIN_MS 4000
 
 static GstElement *

@@ -271,14 +271,7 @@ class Env:
         return self.procs.start(args, log)
 
     def metrics(self, headers=None):
-        status, text = http('GET', self.base + '/metrics', headers=headers)
-        values = {}
-        if status == 200:
-            for line in text.splitlines():
-                if line and not line.startswith('#'):
-                    k, v = line.rsplit(' ', 1)
-                    values[k] = float(v)
-        return values
+        return metrics_of(self.base, headers)
 
     def frames(self, camera_id):
         return [f for f in (self.sio('frames') or [])
@@ -1545,6 +1538,18 @@ def case_bad_pipe(env):
     check(r.returncode == 1 and 'decodes any of H264, VP9' in r.stderr,
           'start-up refuses --codecs the pipe file cannot decode (%r)'
           % r.stderr.strip())
+    # the registry's options (docs/deploy.md section 8)
+    r = subprocess.run([LAUNCHER, '--port', '0', '--registry',
+                        'not a conninfo', preview], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 2 and '--registry' in r.stderr
+          and 'listening' not in r.stdout,
+          'a --registry conninfo that does not parse -> exit 2, before '
+          'listening (%r)' % r.stderr.strip()[-200:])
+    r = subprocess.run([LAUNCHER, '--port', '0', '--lease', '100', preview],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and 'out of range' in r.stderr,
+          '--lease below 1.5 s -> exit 2 (%r)' % r.stderr.strip())
 
 
 # ---- the main job: scripts/run.sh ------------------------------------------
@@ -2012,8 +2017,9 @@ class Failover:
     named after this test's pid) joined by a bridge in the test's
     namespace, where PostgreSQL, the dashboard and the cameras are."""
 
-    def __init__(self, env, pg, sio_port):
+    def __init__(self, env, pg, sio_port, capacity):
         self.env, self.pg, self.sio_port = env, pg, sio_port
+        self.capacity = capacity
         self.names = ['sxf%d-%d' % (os.getpid(), i) for i in (1, 2, 3)]
         self.procs = {}
         self.urls = {}
@@ -2060,12 +2066,11 @@ class Failover:
         log = os.path.join(self.env.tmp, 'launcher-L%d-%d.log' % (
             i, len([k for k in self.logs if k[0] == i])))
         self.logs[(i, log)] = log
-        # capacity 5: after one launcher dies its three cameras fit on the
-        # other two (3 + 3 + 3 <= 10) only if one of them is sent on
         self.procs[i] = self.env.procs.start(
             ['ip', 'netns', 'exec', self.names[i - 1], LAUNCHER,
              '--address', self.address(i), '--port', '8080',
-             '--ice-address', self.address(i), '--max-cameras', '5',
+             '--ice-address', self.address(i),
+             '--max-cameras', str(self.capacity[i - 1]),
              '--registry', self.conninfo(i), '--launcher-id', 'L%d' % i,
              '--lease', '6000',
              os.path.join(SOURCE_ROOT, 'pipelines', 'classroom.pipe')],
@@ -2125,7 +2130,17 @@ def case_failover(env):
         sio_port = free_port()
         env.sio_port = sio_port
         # the bridge first: PostgreSQL listens on its address
-        fo = Failover(env, None, sio_port)
+        # Three cameras per launcher, capacity 5: when L2 dies its three
+        # cameras fall back to L1 first, which takes two and sends the third
+        # on to L3. Under AddressSanitizer (every analysis ~5x slower) nine
+        # recognising cameras overload 2 cores and drop: one camera each,
+        # L1 full already, so L2's camera is sent on all the same.
+        asan = 'libasan' in os.environ.get('LD_PRELOAD', '')
+        per, capacity = (1, [1, 2, 2]) if asan else (3, [5, 5, 5])
+        if asan:
+            print('   AddressSanitizer build: one camera per launcher (the '
+                  'nine-camera run is the normal build\'s)', flush=True)
+        fo = Failover(env, None, sio_port, capacity)
         pg = fo.pg = PgCluster(also_listen=FAILOVER_HUB)
         env.procs.start([PYTHON, os.path.join(PEERS, 'sio_server.py'),
                          '--port', str(sio_port), '--host', '0.0.0.0'],
@@ -2140,14 +2155,14 @@ def case_failover(env):
         # sends the last one on. Each signaling shape moves once.
         cams = {}
         shapes = ['whip', 'seed', 'fastrtc']
-        for c in range(1, 10):
+        for c in range(1, 3 * per + 1):
             home = (c - 1) % 3 + 1
             others = [j for j in (1, 2, 3) if j != home]
             photo = 'bbt4' if c % 2 else 'bbt5'
             cid = 'cam-%d' % c
             args = [PYTHON, CAMERA, '--url', fo.urls[home], '--video',
                     env.video(photo), '--duration', '400', '--camera-id',
-                    cid, '--signaling', shapes[(c - 1) // 3]]
+                    cid, '--signaling', shapes[(c - 1) // 3 % 3]]
             for j in others:
                 args += ['--fallback-url', fo.urls[j]]
             cams[cid] = {'home': home, 'photo': photo,
@@ -2159,14 +2174,15 @@ def case_failover(env):
         named = {cid for cid, c in cams.items()
                  if ONLY_IN[c['photo']] <= labels(env.frames(cid))}
         print('   named after %.1f s' % (time.time() - t0), flush=True)
-        check(named == set(cams), 'all nine cameras named their people on '
-              'the dashboard (missing: %s)' % sorted(set(cams) - named))
+        check(named == set(cams), 'all %d cameras named their people on '
+              'the dashboard (missing: %s)' % (len(cams),
+                                               sorted(set(cams) - named)))
 
         def registry():
             return {r[0]: r[1:] for r in pg.query(
                 "SELECT camera_id, launcher_id, epoch, state, end_reason "
                 "FROM surveillx.camera_registry")}
-        reg = wait_for(lambda: (lambda r: r if len(r) == 9 and all(
+        reg = wait_for(lambda: (lambda r: r if len(r) == len(cams) and all(
             v[2] == 'held' for v in r.values()) else None)(registry()), 20)
         reg = reg or registry()
         check(all(reg.get(cid, ('',))[0] == 'L%d' % c['home']
@@ -2194,10 +2210,10 @@ def case_failover(env):
                     found.update(read_spool(os.path.join(folder, name)))
             return found
         check(bool(wait_for(lambda: len({e[1] for e in
-                                         spooled_events().values()}) == 3,
-                            20)),
-              'L2 spools its three cameras\' sightings while the database '
-              'refuses it')
+                                         spooled_events().values()}) == per,
+                            30)),
+              'L2 spools its %d camera(s)\' sightings while the database '
+              'refuses it' % per)
         t_kill = time.time()
         fo.kill(2)
         print('   L2 killed (kill -9)', flush=True)
@@ -2247,9 +2263,11 @@ def case_failover(env):
         counts = {r[0]: r[1] for r in pg.query(
             "SELECT launcher_id, count(*) FROM surveillx.camera_registry "
             "WHERE state = 'held' GROUP BY launcher_id")}
-        check(counts.get('L2', 0) == 0 and sum(counts.values()) == 9 and
-              max(counts.values()) <= 5,
-              'nine cameras held, none by L2, none over capacity (%s)' %
+        check(counts.get('L2', 0) == 0 and
+              sum(counts.values()) == len(cams) and
+              all(counts.get('L%d' % i, 0) <= capacity[i - 1]
+                  for i in (1, 3)),
+              'every camera held, none by L2, none over capacity (%s)' %
               counts)
 
         # the cameras leave; their launchers flush at the disconnect
@@ -2296,9 +2314,9 @@ def case_failover(env):
         log = fo.start(2)
         with open(log) as f:
             text = f.read()
-        check(bool(spooled) and 'replayed 3 spool(s)' in text,
-              'the restarted L2 replays its three spools (%d events) '
-              'before it listens' % len(spooled))
+        check(bool(spooled) and 'replayed %d spool(s)' % per in text,
+              'the restarted L2 replays its %d spool(s) (%d events) '
+              'before it listens' % (per, len(spooled)))
         after = {(r[0], r[1]): r[2] for r in rows()}
         check(after == expected, 'every spooled sighting counted once: '
               'rows as before plus the unwritten events (%s)' % (
@@ -2323,8 +2341,9 @@ def case_failover(env):
             fo.close()
 
 
-def metrics_of(base):
-    status, text = http('GET', base + '/metrics')
+def metrics_of(base, headers=None):
+    """A launcher's /metrics as {name{labels}: value} ({} on an error)."""
+    status, text = http('GET', base + '/metrics', headers=headers)
     values = {}
     if status == 200:
         for line in text.splitlines():
