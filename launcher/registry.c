@@ -129,7 +129,7 @@ deliver (gpointer user_data)
 
   for (GList *l = done.head; l; l = l->next) {
     Op *op = l->data;
-    if (op->taken)
+    if (op->taken && op->epoch != 0)
       op->taken (op->camera_id, op->epoch, op->data);
   }
   for (GList *l = lost.head; l; l = l->next) {
@@ -345,11 +345,11 @@ run_ops (SxRegistry *reg, GError **error)
         g_mutex_unlock (&reg->lock);
         return FALSE;
       }
-      /* a statement refused for good: say so and go on with the rest */
+      /* a statement refused for good: say so and go on with the rest; a
+       * take's data goes back to the main context (epoch 0: no lease) */
       GST_ERROR ("camera %s: %s", op->camera_id, (*error)->message);
       g_clear_error (error);
-      op_free (op);
-      continue;
+      op->epoch = 0;
     }
     if (op->kind == OP_TAKE) {
       g_mutex_lock (&reg->lock);

@@ -34,7 +34,9 @@ typedef struct _SxRegistry SxRegistry;
 typedef void (*SxRegistryLostFunc) (const gchar *camera_id, guint64 epoch,
                                     gpointer user_data);
 
-/* Main context: the take of @camera_id got @epoch. */
+/* Main context: the take of @camera_id got @epoch (not called when the
+ * database refused the take for good: logged, the camera streams without
+ * a lease). */
 typedef void (*SxRegistryTakenFunc) (const gchar *camera_id, guint64 epoch,
                                      gpointer user_data);
 
