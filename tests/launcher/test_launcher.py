@@ -2330,8 +2330,10 @@ def case_failover(env):
                        "session_key)) FROM surveillx.attendance")[0]
         check(dup[0] == dup[1], 'one row per student and session (%s)' %
               (dup,))
-        l2 = pg.query("SELECT cameras, expires > now() FROM "
-                      "surveillx.launchers WHERE id = 'L2'")
+        # its registry connects once it listens: its first heartbeat
+        l2 = wait_for(lambda: (lambda r: r if r == [(0, True)] else None)(
+            pg.query("SELECT cameras, expires > now() FROM "
+                     "surveillx.launchers WHERE id = 'L2'")), 15)
         check(l2 == [(0, True)], 'L2 is back in the registry with no '
               'cameras (%s)' % l2)
     finally:
