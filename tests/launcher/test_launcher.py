@@ -2063,9 +2063,10 @@ class Failover:
                                                      self.sio_port)
         env['SURVEILLX_DB'] = self.conninfo(i)
         env['XDG_STATE_HOME'] = os.path.join(self.env.tmp, 'state-L%d' % i)
+        runs = self.logs.setdefault(i, [])
         log = os.path.join(self.env.tmp, 'launcher-L%d-%d.log' % (
-            i, len([k for k in self.logs if k[0] == i])))
-        self.logs[(i, log)] = log
+            i, len(runs)))
+        runs.append(log)
         self.procs[i] = self.env.procs.start(
             ['ip', 'netns', 'exec', self.names[i - 1], LAUNCHER,
              '--address', self.address(i), '--port', '8080',
@@ -2336,6 +2337,39 @@ def case_failover(env):
                      "surveillx.launchers WHERE id = 'L2'")), 15)
         check(l2 == [(0, True)], 'L2 is back in the registry with no '
               'cameras (%s)' % l2)
+
+        # a camera streaming at L1 is taken at L2 (it moved; L1 still
+        # thinks it has it): L1 learns at its next renewal (every 2 s
+        # here) and stops its pipeline
+        first = env.procs.start(
+            [PYTHON, CAMERA, '--url', fo.urls[1], '--video',
+             env.video('bbt4'), '--duration', '60', '--camera-id', 'cam-x'],
+            os.path.join(env.tmp, 'camera-cam-x-1.log'))
+        held = wait_for(lambda: metrics_of(fo.urls[1]).get(
+            'surveillx_camera_lease_epoch{camera_id="cam-x"}'), 30)
+        check(bool(held), 'cam-x streams at L1 with a lease (%s)' % held)
+        env.procs.start(
+            [PYTHON, CAMERA, '--url', fo.urls[2], '--video',
+             env.video('bbt4'), '--duration', '60', '--camera-id', 'cam-x'],
+            os.path.join(env.tmp, 'camera-cam-x-2.log'))
+        t_take = time.time()
+        gone = wait_for(lambda: 'surveillx_camera_lease_epoch{camera_id='
+                        '"cam-x"}' not in metrics_of(fo.urls[1]) and
+                        metrics_of(fo.urls[2]).get(
+                            'surveillx_camera_lease_epoch{camera_id="cam-x"}'),
+                        30)
+        print('   L1 let cam-x go %.1f s after it was offered to L2' %
+              (time.time() - t_take), flush=True)
+        check(bool(gone), 'taken at L2, cam-x is stopped at L1 (its lease '
+              'was lost) and held at L2')
+        with open(fo.logs[1][-1]) as f:
+            check('another launcher took the camera' in f.read(),
+                  'L1 logs why it stopped cam-x')
+        reg = registry()
+        check(reg.get('cam-x', ('',))[0] == 'L2' and
+              reg['cam-x'][2] == 'held',
+              'the registry shows cam-x at L2 (%s)' % (reg.get('cam-x'),))
+        os.killpg(first.pid, signal.SIGKILL)
     finally:
         if pg:
             pg.cleanup()
