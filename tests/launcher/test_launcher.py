@@ -2196,10 +2196,11 @@ def case_failover(env):
 
         movers = [cid for cid, c in cams.items() if c['home'] == 2]
         old_epochs = {cid: reg[cid][1] for cid in movers}
-        # L2 loses the database first (its role may not connect; "too many
-        # connections", which it retries), so its sinks spool what they
-        # see, then it crashes with the spools full
-        pg.query("ALTER ROLE l2 CONNECTION LIMIT 0")
+        # L2 loses the database first (its role may not connect: "too many
+        # connections for role", which it retries; superusers are exempt
+        # from the limit, so l2 stops being one), so its sinks spool what
+        # they see, then it crashes with the spools full
+        pg.query("ALTER ROLE l2 NOSUPERUSER CONNECTION LIMIT 0")
         pg.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                  "WHERE usename = 'l2'")
         folder = os.path.join(env.tmp, 'state-L2', 'surveillx')
@@ -2311,7 +2312,7 @@ def case_failover(env):
                     expected.get((student, session), 0) + n
         print('   L2 left %d events in its spools, %d of them written '
               'before the kill' % (len(spooled), len(known)), flush=True)
-        pg.query("ALTER ROLE l2 CONNECTION LIMIT -1")
+        pg.query("ALTER ROLE l2 SUPERUSER CONNECTION LIMIT -1")
         log = fo.start(2)
         with open(log) as f:
             text = f.read()
