@@ -2,7 +2,7 @@
 # Runs every test: installs what is missing, checks the sources' style
 # (scripts/check-style.sh), builds, fetches the models, runs the whole meson
 # test suite, the libFuzzer targets (their seeds and saved
-# crash inputs, then FUZZ_SECONDS (25) of fuzzing each; clang build in
+# crash inputs, then FUZZ_SECONDS (15) of fuzzing each; clang build in
 # build-fuzz), then the same suite again built with AddressSanitizer +
 # UndefinedBehaviorSanitizer.
 #   scripts/test.sh            all of it
@@ -16,7 +16,7 @@ scripts/check-style.sh
 scripts/build.sh build
 meson test -C build --print-errorlogs --num-processes 1
 
-scripts/fuzz.sh "${FUZZ_SECONDS:-25}"
+scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
 
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
   scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false
