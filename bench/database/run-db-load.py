@@ -209,7 +209,8 @@ def main():
                               ANALYSES, args.seconds), flush=True)
     import tempfile
     for n in [int(x) for x in args.cameras.split(',')]:
-        with PgCluster() as pg, tempfile.TemporaryDirectory() as tmp:
+        # The baseline opens a connection per camera.
+        with PgCluster(max_connections=n + 20) as pg, tempfile.TemporaryDirectory() as tmp:
             os.chmod(tmp, 0o755)
             ours = run_surveillx(pg, n, args.seconds, tmp)
             base = run_baseline(pg, n, args.seconds)

@@ -55,10 +55,12 @@ def free_port():
 
 class PgCluster:
     def __init__(self, password=None, dbname=DEFAULT_DB, port=None,
-                 also_listen=None):
+                 also_listen=None, max_connections=50):
         """also_listen: one more address (e.g. a test namespace's bridge)
-        the server listens on, with password authentication from its /24."""
+        the server listens on, with password authentication from its /24.
+        max_connections: raised by benches that open one per camera."""
         self.also_listen = also_listen
+        self.max_connections = max_connections
         self.bindir = _bindir()
         self.password = password or 'pw-' + secrets.token_hex(8)
         self.superuser = DEFAULT_USER
@@ -129,7 +131,7 @@ class PgCluster:
              '-c', 'listen_addresses=127.0.0.1' + (
                  ',' + self.also_listen if self.also_listen else ''),
              '-c', 'fsync=off', '-c', 'full_page_writes=off',
-             '-c', 'max_connections=50'],
+             '-c', 'max_connections=%d' % self.max_connections],
             stdout=log, stderr=subprocess.STDOUT, env=self._env(),
             cwd=self.tmp, start_new_session=True, **self._as_server_user())
         log.close()
