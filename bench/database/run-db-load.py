@@ -210,7 +210,8 @@ def main():
     import tempfile
     for n in [int(x) for x in args.cameras.split(',')]:
         # The baseline opens a connection per camera.
-        with PgCluster(max_connections=n + 20) as pg, tempfile.TemporaryDirectory() as tmp:
+        with PgCluster(max_connections=n + 20) as pg, \
+                tempfile.TemporaryDirectory() as tmp:
             os.chmod(tmp, 0o755)
             ours = run_surveillx(pg, n, args.seconds, tmp)
             base = run_baseline(pg, n, args.seconds)
