@@ -276,7 +276,7 @@ class Env:
     def frames(self, camera_id):
         # A busy box can keep the test dashboard from answering within one
         # request's timeout: ask again rather than read that as no frames
-        for attempt in range(4):
+        for _ in range(4):
             records = self.sio('frames')
             if records is not None:
                 return [f for f in records
